@@ -1,0 +1,69 @@
+// The spec: what an admin asks of the machine (reserve, shared zone, partitions), read from INI.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "softzone/nodeset.h"
+#include "softzone/result.h"
+#include "softzone/size.h"
+
+namespace softzone::planner {
+
+// Enough for the host's own daemons and page cache when the admin does not say.
+inline constexpr uint64_t kDefaultReserveBytes = 512 * kMiB;
+// Partition names become cgroup directory names; 64 keeps them readable in tables and paths.
+inline constexpr size_t kMaxPartitionNameChars = 64;
+
+struct MachineSpec {
+  uint64_t reserve_bytes = kDefaultReserveBytes;
+  std::optional<uint64_t> node_size_bytes;  // absent: the planner chooses
+};
+
+struct SharedSpec {
+  uint64_t size_bytes = 0;              // 0: no shared zone
+  std::vector<std::string> bind_paths;  // absolute paths whose page cache lives in the zone
+};
+
+struct PartitionSpec {
+  std::string name;
+  uint64_t memory_bytes = 0;
+  // CPUs: a count taken from the partition's physical node, or an explicit list. Neither: the
+  // partition has no CPUs of its own and runs on all CPUs of its physical node(s), shared.
+  int cpu_count = 0;
+  std::optional<NodeSet> cpu_list;
+  std::optional<uint64_t> min_bytes;  // overcommit floor for zoned
+  std::optional<uint64_t> max_bytes;  // overcommit ceiling for zoned
+  bool mem_hardwall = false;
+  // Where it was written, so later checks (the planner's CPU checks) can point at the line.
+  int line = 0;       // its [partition.NAME] header; 0 when built in code
+  int cpus_line = 0;  // its cpus key; 0 when absent or built in code
+};
+
+struct Spec {
+  std::string file_name;  // for messages; "" when built in code
+  MachineSpec machine;
+  SharedSpec shared;
+  std::vector<PartitionSpec> partitions;  // in file order
+
+  const PartitionSpec* partition(std::string_view name) const noexcept;
+};
+
+// Whether `name` may name a partition: [A-Za-z0-9_.-]{1,64}, not "." or "..", and not one of the
+// zone names the planner uses itself (system, shared, free). On failure, the reason.
+std::optional<std::string> checkPartitionName(std::string_view name);
+
+// Parses a spec. Every error is bad input and reads "FILE:LINE: [SECTION] KEY = "VALUE": what was
+// expected"; nothing is trimmed or guessed. A spec needs at least one partition.
+Result<Spec> parseSpec(std::string_view text, std::string_view file_name);
+
+// Reads and parses the file at `path`; a missing or unreadable file is bad input naming it.
+Result<Spec> readSpecFile(const std::string& path);
+
+// "web.ini:7: " (or "line 7: " without a file name): the prefix every spec message starts with.
+std::string specLocation(std::string_view file_name, int line);
+
+}  // namespace softzone::planner

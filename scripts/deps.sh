@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what softzone needs to build, test and run its guests on Debian 12 (as root).
+# Idempotent: installs only what is missing, and refreshes apt's lists only when needed.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libnuma-dev libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev googletest
+  # fuzzing: libFuzzer comes with clang's runtime
+  clang libclang-rt-14-dev
+  # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
+  qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
+  # host-side checks of guest results
+  python3
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Guests fetch Debian's kernels with apt-get download: that needs current package lists too.
+if [ ${#missing[@]} -gt 0 ] || ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+  as_root apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps.sh: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds a guest initramfs: busybox, the project's binaries with their shared libraries, numactl's
+# tools, the kernel's own disk and ext4 modules, and the guest test scripts.
+#
+#   make-initramfs.sh KERNEL_ENV OUT.cpio.gz [BINARY...]
+#
+# KERNEL_ENV is what fetch-kernel.sh wrote; each BINARY (zonectl, test helpers) goes to /usr/bin.
+set -euo pipefail
+
+kernel_env=${1:?usage: make-initramfs.sh KERNEL_ENV OUT [BINARY...]}
+out=${2:?usage: make-initramfs.sh KERNEL_ENV OUT [BINARY...]}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+. "$kernel_env"
+
+stage=$(mktemp -d "${out}.stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,mnt/disk,etc,boot,var/lib,tests}
+
+# Copies a binary and every shared library it loads, at the same paths, so the guest's dynamic
+# loader finds them exactly as on the host.
+copy_with_libs() {
+  local src=$1 dst=$2
+  install -D -m 0755 "$src" "$stage$dst"
+  ldd "$src" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' | while read -r lib; do
+    [ -e "$stage$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$stage$lib"
+  done
+}
+
+install -m 0755 /bin/busybox "$stage/bin/busybox"
+for applet in sh mount; do ln -sf busybox "$stage/bin/$applet"; done
+install -m 0755 "$here/guest/init" "$stage/init"
+cp -r "$here/guest/." "$stage/tests/"
+rm -f "$stage/tests/init"
+
+for tool in "$@"; do
+  copy_with_libs "$tool" "/usr/bin/$(basename "$tool")"
+done
+for tool in numactl migratepages numastat memhog lstopo-no-graphics hwloc-calc; do
+  path=$(command -v "$tool" || true)
+  [ -n "$path" ] && copy_with_libs "$path" "/usr/bin/$tool"
+done
+# hwloc reads its plugins' directory lazily; lstopo works without them for XML and text.
+
+# The kernel's own modules for the disk and ext4, in load order (modprobe resolves softdeps too).
+# Compressed modules (6.12's .ko.xz) are unpacked here: busybox's insmod may lack xz support.
+modlist="$stage/lib/modules/load-order"
+: >"$modlist"
+for module in virtio_pci virtio_blk crypto-crc32c ext4 loop; do
+  modprobe -d "$KERNEL_ROOT" -S "$KERNEL_RELEASE" --show-depends "$module" 2>/dev/null |
+    awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+  name=$(basename "$ko")
+  case "$name" in
+    *.xz) xz -dc "$ko" >"$stage/lib/modules/${name%.xz}"; name=${name%.xz} ;;
+    *.zst) zstd -qdc "$ko" >"$stage/lib/modules/${name%.zst}"; name=${name%.zst} ;;
+    *) cp "$ko" "$stage/lib/modules/$name" ;;
+  esac
+  echo "$name" >>"$modlist"
+done
+
+# The kernel config, where tools look for it (CONFIG_NODES_SHIFT gives the maximum node count).
+cp "$KERNEL_CONFIG" "$stage/boot/config-$KERNEL_RELEASE"
+echo "$KERNEL_RELEASE" >"$stage/etc/softzone-kernel"
+
+tmp_out="$out.tmp"
+(cd "$stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet | gzip -1) >"$tmp_out"
+mv "$tmp_out" "$out"

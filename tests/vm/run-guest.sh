@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Boots one QEMU guest with fake NUMA, runs one guest test case in it, and reports pass/fail.
+#
+#   run-guest.sh --kernel-env FILE --initrd FILE --test NAME --workdir DIR
+#                [--cgroup v1|v2] [--fake VALUE] [--mem SIZE] [--smp N] [--sockets 1|2]
+#                [--disk-size SIZE] [--timeout SECONDS] [--check SCRIPT] [--keep-disk] [--verbose]
+#
+# The guest's console (the kernel log) goes to DIR/console.log, the test's own output and the
+# SOFTZONE-RESULT line to DIR/result.log (second serial port). The case's artifacts, written to
+# $SOFTZONE_OUT on the guest's ext4 disk, are copied to DIR/out after power-off and, when --check
+# is given, checked on the host by `SCRIPT DIR/out`. On failure the logs stay and their tails are
+# printed; on success only the disk image is removed.
+set -euo pipefail
+
+usage() { sed -n '3,6p' "$0" | sed 's/^# //' >&2; exit 2; }
+
+kernel_env= initrd= test_name= workdir= cgroup=v2 fake=8 mem=1G smp=2 sockets=1
+disk_size=512M timeout_s=600 check= keep_disk=0 verbose=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kernel-env) kernel_env=$2; shift 2 ;;
+    --initrd) initrd=$2; shift 2 ;;
+    --test) test_name=$2; shift 2 ;;
+    --workdir) workdir=$2; shift 2 ;;
+    --cgroup) cgroup=$2; shift 2 ;;
+    --fake) fake=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
+    --smp) smp=$2; shift 2 ;;
+    --sockets) sockets=$2; shift 2 ;;
+    --disk-size) disk_size=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --check) check=$2; shift 2 ;;
+    --keep-disk) keep_disk=1; shift ;;
+    --verbose) verbose=1; shift ;;
+    *) echo "run-guest.sh: unknown option '$1'" >&2; usage ;;
+  esac
+done
+[ -n "$kernel_env" ] && [ -n "$initrd" ] && [ -n "$test_name" ] && [ -n "$workdir" ] || usage
+case "$cgroup" in v1|v2) ;; *) echo "run-guest.sh: --cgroup must be v1 or v2, not '$cgroup'" >&2; exit 2 ;; esac
+case "$sockets" in 1|2) ;; *) echo "run-guest.sh: --sockets must be 1 or 2, not '$sockets'" >&2; exit 2 ;; esac
+
+# shellcheck source=/dev/null
+. "$kernel_env"
+rm -rf "$workdir"
+mkdir -p "$workdir"
+disk="$workdir/disk.img"
+truncate -s "$disk_size" "$disk"
+mkfs.ext4 -q -F -L softzone -E lazy_itable_init=0,lazy_journal_init=0 "$disk"
+
+memory_args=(-m "$mem")
+if [ "$sockets" = 2 ]; then
+  # Two physical NUMA nodes, each later split into fake nodes by numa=fake=NU.
+  mem_mib=$(numfmt --from=iec "${mem}" | awk '{ printf "%d", $1 / 1048576 }')
+  half=$((mem_mib / 2))
+  last_cpu=$((smp - 1))
+  split=$((smp / 2))
+  memory_args=(-m "${mem_mib}M"
+    -object "memory-backend-ram,id=m0,size=${half}M" -object "memory-backend-ram,id=m1,size=$((mem_mib - half))M"
+    -numa "node,nodeid=0,memdev=m0,cpus=0-$((split - 1))" -numa "node,nodeid=1,memdev=m1,cpus=${split}-${last_cpu}")
+fi
+
+cmdline="console=ttyS0 loglevel=4 panic=-1 softzone.test=$test_name softzone.cgroup=$cgroup"
+# --fake off boots without fake NUMA: the machine as the kernel found it.
+if [ "$fake" != off ]; then cmdline="$cmdline numa=fake=$fake"; fi
+if [ "$cgroup" = v2 ]; then cmdline="$cmdline cgroup_no_v1=all"; fi
+
+start=$(date +%s)
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+  -accel tcg,thread=multi -cpu max -smp "$smp" "${memory_args[@]}" \
+  -kernel "$KERNEL_IMAGE" -initrd "$initrd" -append "$cmdline" \
+  -drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
+  -display none -monitor none -no-reboot -nodefaults \
+  -serial "file:$workdir/console.log" -serial "file:$workdir/result.log" \
+  </dev/null >"$workdir/qemu.log" 2>&1
+qemu_status=$?
+set -e
+elapsed=$(($(date +%s) - start))
+
+tr -d '\r' <"$workdir/result.log" >"$workdir/result.txt" || true
+verdict=$(grep -a '^SOFTZONE-RESULT:' "$workdir/result.txt" | tail -n 1 || true)
+if [ -n "$verdict" ]; then
+  debugfs -R "rdump /out $workdir" "$disk" >/dev/null 2>&1 || true
+fi
+
+failed=0
+why=
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+  failed=1; why="guest timed out after ${timeout_s}s"
+elif [ -z "$verdict" ]; then
+  failed=1; why="guest gave no result (qemu exit $qemu_status)"
+elif [ "$verdict" != "SOFTZONE-RESULT: PASS" ]; then
+  failed=1; why="guest case failed: ${verdict#SOFTZONE-RESULT: }"
+elif [ -n "$check" ]; then
+  if ! SOFTZONE_VM_CGROUP=$cgroup SOFTZONE_VM_FAKE=$fake SOFTZONE_VM_KERNEL=$KERNEL_FLAVOUR \
+       "$check" "$workdir/out" >"$workdir/check.log" 2>&1; then
+    failed=1; why="host check $(basename "$check") failed"
+  fi
+  cat "$workdir/check.log"
+fi
+
+echo "== $test_name on $KERNEL_RELEASE, cgroup $cgroup, numa=fake=$fake, $mem, ${sockets} socket(s): ${elapsed}s"
+if [ "$failed" = 0 ]; then
+  if [ "$verbose" = 1 ]; then
+    grep -av '^SOFTZONE-' "$workdir/result.txt" || true
+  else
+    grep -av '^SOFTZONE-' "$workdir/result.txt" | tail -n 40 || true
+  fi
+  echo "PASS: $test_name"
+  [ "$keep_disk" = 1 ] || rm -f "$disk"
+  exit 0
+fi
+echo "---- test output (tail) ----"
+tail -n 60 "$workdir/result.txt" || true
+echo "---- kernel log (tail; whole log in $workdir/console.log) ----"
+tail -n 40 "$workdir/console.log" || true
+echo "FAIL: $test_name: $why"
+exit 1

@@ -1,0 +1,140 @@
+// memhold: holds patterned anonymous memory in a guest and checks it byte for byte on demand.
+//
+//   memhold --mib N [--seed S] --status FILE [--threads T]
+//
+// Fills N MiB with a pattern that depends on every byte's offset and the seed, writes
+// "ready pid=P mib=N" to FILE, then waits. On SIGUSR1 it checks every byte and rewrites FILE with
+// "ok checks=K" or "bad offset=O expected=E got=G checks=K"; on SIGTERM it exits 0 (1 when any
+// check found a bad byte). With --threads, extra threads stay alive so "all threads" moves and
+// attaches are exercised. Tests use it to prove that migrations lose nothing.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+volatile sig_atomic_t g_check_requested = 0;
+volatile sig_atomic_t g_stop_requested = 0;
+
+void onCheck(int) { g_check_requested = 1; }
+void onStop(int) { g_stop_requested = 1; }
+
+// A byte that differs with the offset and the seed: a page moved to the wrong place, a zeroed page
+// or a page swapped with another all show up.
+inline uint8_t patternAt(std::size_t offset, uint64_t seed) {
+  uint64_t x = (offset / 8) * 0x9E3779B97F4A7C15ull ^ seed;
+  x ^= x >> 29;
+  return static_cast<uint8_t>(x >> (8 * (offset % 8)));
+}
+
+void writeStatus(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  std::string line = text + "\n";
+  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    close(fd);
+    return;
+  }
+  fsync(fd);
+  close(fd);
+  rename(tmp.c_str(), path.c_str());  // readers never see half a line
+}
+
+long numberArg(const char* text, const char* what) {
+  long value = 0;
+  auto [end, ec] = std::from_chars(text, text + std::strlen(text), value);
+  if (ec != std::errc{} || *end != '\0' || value < 0) {
+    std::fprintf(stderr, "memhold: %s needs a non-negative number, got '%s'\n", what, text);
+    std::exit(2);
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t mib = 0;
+  uint64_t seed = 1;
+  long threads = 0;
+  std::string status;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string key = argv[i];
+    if (key == "--mib") {
+      mib = static_cast<std::size_t>(numberArg(argv[i + 1], "--mib"));
+    } else if (key == "--seed") {
+      seed = static_cast<uint64_t>(numberArg(argv[i + 1], "--seed"));
+    } else if (key == "--threads") {
+      threads = numberArg(argv[i + 1], "--threads");
+    } else if (key == "--status") {
+      status = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "memhold: unknown option %s\n", key.c_str());
+      return 2;
+    }
+  }
+  if (mib == 0 || status.empty()) {
+    std::fprintf(stderr, "usage: memhold --mib N [--seed S] --status FILE [--threads T]\n");
+    return 2;
+  }
+
+  struct sigaction check_action {};
+  check_action.sa_handler = onCheck;
+  sigaction(SIGUSR1, &check_action, nullptr);
+  struct sigaction stop_action {};
+  stop_action.sa_handler = onStop;
+  sigaction(SIGTERM, &stop_action, nullptr);
+
+  std::size_t bytes = mib << 20;
+  void* raw = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) {
+    std::perror("memhold: mmap");
+    return 1;
+  }
+  auto* memory = static_cast<uint8_t*>(raw);
+  for (std::size_t i = 0; i < bytes; ++i) memory[i] = patternAt(i, seed);
+
+  std::vector<std::thread> sleepers;
+  for (long t = 0; t < threads; ++t) {
+    sleepers.emplace_back([] {
+      // Signals are for the main thread: a sleeper that took SIGUSR1 would leave it in pause().
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      for (;;) pause();
+    });
+    sleepers.back().detach();
+  }
+
+  writeStatus(status, "ready pid=" + std::to_string(getpid()) + " mib=" + std::to_string(mib));
+  long checks = 0;
+  bool all_good = true;
+  while (!g_stop_requested) {
+    pause();
+    if (!g_check_requested) continue;
+    g_check_requested = 0;
+    ++checks;
+    std::string verdict = "ok checks=" + std::to_string(checks);
+    for (std::size_t i = 0; i < bytes; ++i) {
+      if (memory[i] != patternAt(i, seed)) {
+        all_good = false;
+        verdict = "bad offset=" + std::to_string(i) + " expected=" +
+                  std::to_string(patternAt(i, seed)) + " got=" + std::to_string(memory[i]) +
+                  " checks=" + std::to_string(checks);
+        break;
+      }
+    }
+    writeStatus(status, verdict);
+  }
+  return all_good ? 0 : 1;
+}

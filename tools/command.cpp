@@ -1,0 +1,57 @@
+// The zonectl command table and the helpers every verb shares.
+#include "command.h"
+
+#include <array>
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+namespace {
+
+// An explicit table: adding a verb is one line here and one file, nothing registers itself.
+constexpr std::array kCommands = {
+    Command{"topology", cmdTopology, "show NUMA nodes (fake and physical), memory, CPUs, cpusets"},
+};
+
+}  // namespace
+
+std::span<const Command> commands() { return kCommands; }
+
+const Command* findCommand(std::string_view name) {
+  for (const Command& command : kCommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+bool parseVerbOptions(Context& ctx, std::string_view verb, std::string_view usage_args,
+                      po::options_description& options,
+                      const po::positional_options_description& positional,
+                      const std::vector<std::string>& args, po::variables_map& values) {
+  options.add_options()("help,h", "show this help");
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
+  if (values.count("help") > 0) {
+    const Command* command = findCommand(verb);
+    ctx.out << "usage: zonectl [global options] " << verb;
+    if (!usage_args.empty()) ctx.out << ' ' << usage_args;
+    ctx.out << "\n";
+    if (command != nullptr) ctx.out << command->summary << "\n";
+    ctx.out << "\n" << options;
+    return false;
+  }
+  po::notify(values);
+  return true;
+}
+
+Error readError(const Context& ctx, Error error) {
+  if (!ctx.fs.isLive()) {
+    return badInput("in --root " + ctx.fs.rootPath() + ": " + error.describe());
+  }
+  if (error.isBadInput()) {
+    // The kernel wrote something softzone cannot read: not the user's input.
+    return unsupported("unexpected kernel file contents: " + error.message());
+  }
+  return error;
+}
+
+}  // namespace softzone::tools

@@ -1,0 +1,55 @@
+// What every zonectl verb gets (the Context), the verb signature, and the explicit command table.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "softzone/cgroup.h"
+#include "softzone/fs_root.h"
+#include "softzone/result.h"
+
+namespace softzone::tools {
+
+struct Context {
+  FsRoot fs;  // "/" or --root DIR
+  bool json = false;
+  cpuset::CgroupMode cgroup_mode = cpuset::CgroupMode::kAuto;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// A verb: its arguments are everything after the verb's name. It may throw
+// boost::program_options::error for bad usage; main turns that into one line and exit 2.
+using CommandFn = Status (*)(Context& ctx, const std::vector<std::string>& args);
+
+struct Command {
+  std::string_view name;
+  CommandFn run;
+  std::string_view summary;
+};
+
+// The verbs in the order `zonectl --help` lists them.
+std::span<const Command> commands();
+const Command* findCommand(std::string_view name);
+
+// Parses a verb's arguments against its options (a --help option is added). Returns false when
+// --help was given: the help has then been printed to ctx.out and the verb should return.
+bool parseVerbOptions(Context& ctx, std::string_view verb, std::string_view usage_args,
+                      boost::program_options::options_description& options,
+                      const boost::program_options::positional_options_description& positional,
+                      const std::vector<std::string>& args,
+                      boost::program_options::variables_map& values);
+
+// The exit-status policy for reading the kernel's files: a --root tree that is missing files or
+// holds malformed ones is bad input (exit 2); on the live system the same is a failure (exit 1),
+// since the user gave nothing wrong.
+Error readError(const Context& ctx, Error error);
+
+// The verbs, one file each (cmd_<verb>.cpp).
+Status cmdTopology(Context& ctx, const std::vector<std::string>& args);
+
+}  // namespace softzone::tools
