@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "softzone/plan.h"
+#include "text_table.h"
 
 namespace softzone::planner {
 namespace {
 
-constexpr std::string_view kColumnGap = "  ";
 constexpr std::string_view kNone = "-";
 
 std::string percent(double fraction) {
@@ -44,36 +44,6 @@ std::string zoneNotes(const PlannedZone& zone) {
   if (!zone.warnings.empty()) notes.push_back("see below");
   return joined(notes, ", ");
 }
-
-// A plain left-aligned table: every column as wide as its widest cell.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-
-  std::string render() const {
-    std::vector<size_t> widths(rows_.front().size(), 0);
-    for (const auto& row : rows_) {
-      for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-    }
-    std::string text;
-    for (const auto& row : rows_) {
-      std::string line;
-      for (size_t c = 0; c < row.size(); ++c) {
-        if (c > 0) line += kColumnGap;
-        line += row[c];
-        if (c + 1 < row.size()) line.append(widths[c] - row[c].size(), ' ');
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      text += line + "\n";
-    }
-    return text;
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
 
 // "256M" or "288M (last 64M)": the sizes the kernel will make on one physical node.
 std::string splitSizes(uint64_t node, uint64_t last) {
@@ -182,7 +152,7 @@ std::string formatPlanText(const Plan& plan) {
   }
   text += "\n";
   text += nodeSizeLine(plan) + "\n";
-  Table table({"ZONE", "NODES", "PHYSICAL", "CAPACITY", "REQUESTED", "CPUS", "NOTES"});
+  TextTable table({"ZONE", "NODES", "PHYSICAL", "CAPACITY", "REQUESTED", "CPUS", "NOTES"});
   for (const PlannedZone& zone : plan.zones) {
     bool free = zone.kind == ZoneKind::kFree;
     table.add({zone.name, orNone(zone.nodes.format()), orNone(zone.physical_nodes.format()),

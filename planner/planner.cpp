@@ -12,7 +12,6 @@
 #include <utility>
 
 #include "softzone/plan.h"
-#include "softzone/topology.h"
 
 namespace softzone::planner {
 namespace {
@@ -862,20 +861,6 @@ NodeSet Machine::allCpus() const {
   NodeSet all;
   for (const PhysicalNodeInfo& node : physical_nodes) all = all.unionWith(node.cpus);
   return all;
-}
-
-Machine machineFromTopology(const zones::Topology& topology) {
-  Machine machine;
-  if (topology.config.nodes_shift) machine.max_nodes = 1 << *topology.config.nodes_shift;
-  for (const zones::PhysicalNode& node : topology.physical_nodes) {
-    // Memory-less nodes get no fake nodes: the kernel splits only nodes with memory, in order.
-    if (node.mem_total_bytes == 0) continue;
-    machine.physical_nodes.push_back({node.id, node.mem_total_bytes, node.cpus});
-  }
-  if (machine.physical_nodes.empty()) {
-    machine.physical_nodes.push_back({0, topology.mem_total_bytes, topology.cpus});
-  }
-  return machine;
 }
 
 std::string_view zoneKindName(ZoneKind kind) {

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
 # The softzone demo, from a fresh clone on Debian 12 (as root): installs what is missing, builds,
-# boots Debian's 6.12 kernel under QEMU with fake NUMA and shows softzone at work in the guest.
+# then walks an admin's first day on a 1 GiB, 2-CPU machine emulated by QEMU (Debian's 6.12 kernel):
+#   1. boot it as it is and plan the built-in example spec (examples/demo.ini): the numa=fake= line;
+#   2. boot it again with that line and run the demo case there (verify, then the zones at work).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 "$root/scripts/deps.sh"
 "$root/scripts/build.sh" release
 cache="$root/build/vm-cache"
-"$root/tests/vm/prepare.sh" "$cache" 6.12 "$cache/initrd-6.12.cpio.gz" "$root/build/tools/zonectl" >/dev/null
-"$root/tests/vm/run-guest.sh" --kernel-env "$cache/6.12/kernel.env" --initrd "$cache/initrd-6.12.cpio.gz" \
-  --test demo --cgroup v2 --fake 8 --mem 1G --workdir "$root/build/demo" --verbose
+guest_tools=("$root/build/tools/zonectl")
+for tool in memhold; do
+  [ -x "$root/build/tests/vm/$tool" ] && guest_tools+=("$root/build/tests/vm/$tool")
+done
+"$root/tests/vm/prepare.sh" "$cache" 6.12 "$cache/initrd-6.12.cpio.gz" "${guest_tools[@]}" >/dev/null
+guest() {
+  "$root/tests/vm/run-guest.sh" --kernel-env "$cache/6.12/kernel.env" --initrd "$cache/initrd-6.12.cpio.gz" \
+    --cgroup v2 --mem 1G --verbose "$@"
+}
+
+echo "### 1. The machine as it boots today: plan examples/demo.ini"
+guest --fake off --test plan-live --workdir "$root/build/demo/plan"
+param=$(cat "$root/build/demo/plan/out/cmdline")
+echo
+echo "### 2. Rebooted with $param"
+guest --fake "${param#numa=fake=}" --test demo --workdir "$root/build/demo/run"

@@ -11,6 +11,8 @@ namespace {
 // An explicit table: adding a verb is one line here and one file, nothing registers itself.
 constexpr std::array kCommands = {
     Command{"topology", cmdTopology, "show NUMA nodes (fake and physical), memory, CPUs, cpusets"},
+    Command{"plan", cmdPlan, "plan a spec: the numa=fake= boot parameter and the node map"},
+    Command{"verify", cmdVerify, "check the running kernel against a spec's plan"},
 };
 
 }  // namespace

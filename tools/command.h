@@ -51,5 +51,7 @@ Error readError(const Context& ctx, Error error);
 
 // The verbs, one file each (cmd_<verb>.cpp).
 Status cmdTopology(Context& ctx, const std::vector<std::string>& args);
+Status cmdPlan(Context& ctx, const std::vector<std::string>& args);
+Status cmdVerify(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace softzone::tools

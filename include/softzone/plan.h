@@ -49,6 +49,7 @@
 
 namespace softzone::zones {
 struct Topology;
+struct HwlocMachine;
 }
 
 namespace softzone::planner {
@@ -91,6 +92,15 @@ struct Machine {
 // with their MemTotal, and CONFIG_NODES_SHIFT when known. MemTotal is below the physical RAM the
 // kernel splits, so plans from it err on the safe side.
 Machine machineFromTopology(const zones::Topology& topology);
+
+// The machine an hwloc XML describes: one physical node per NUMA node with memory, in os_index
+// order (the order the kernel splits them in). hwloc does not know CONFIG_NODES_SHIFT, so the
+// node limit is Debian's (kMaxFakeNodes). See hwloc_machine.h for what hwloc hides under fake NUMA.
+Machine machineFromHwloc(const zones::HwlocMachine& hwloc);
+
+// The machine `zonectl --json topology` printed (its physical_nodes and max_nodes): exact even on
+// a machine already booted with numa=fake=, where hwloc is not. Bad input names the key at fault.
+Result<Machine> machineFromTopologyJson(const nlohmann::json& topology);
 
 struct PlannerOptions {
   double size_margin = kDefaultSizeMargin;                     // in [0, 0.9]

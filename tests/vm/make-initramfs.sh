@@ -33,6 +33,9 @@ for applet in sh mount; do ln -sf busybox "$stage/bin/$applet"; done
 install -m 0755 "$here/guest/init" "$stage/init"
 cp -r "$here/guest/." "$stage/tests/"
 rm -f "$stage/tests/init"
+# The example specs, where an installed softzone keeps them.
+mkdir -p "$stage/usr/share/softzone"
+cp -r "$here/../../examples" "$stage/usr/share/softzone/examples"
 
 for tool in "$@"; do
   copy_with_libs "$tool" "/usr/bin/$(basename "$tool")"
