@@ -31,10 +31,14 @@ Result<PhysicalNodeInfo> physicalNodeFromJson(const json& node, const std::strin
   SZ_TRY(mem, unsignedAt(node, "mem_total_bytes", where));
   auto cpus = node.find("cpus");
   if (cpus == node.end() || !cpus->is_string()) return jsonError(where + ".cpus", "a CPU list");
-  SZ_TRY(cpu_set, NodeSet::parseKernelList(cpus->get<std::string>(), where + ".cpus"));
+  auto cpu_set = NodeSet::parseKernelList(cpus->get<std::string>(), "CPU list");
+  if (!cpu_set) return jsonError(where + ".cpus", "a CPU list (" + cpu_set.error().message() + ")");
+  if (id > static_cast<uint64_t>(NodeSet::kMaxId)) {
+    return jsonError(where + ".id", "a node id up to " + std::to_string(NodeSet::kMaxId));
+  }
   info.id = static_cast<int>(id);
   info.mem_bytes = mem;
-  info.cpus = std::move(cpu_set);
+  info.cpus = std::move(*cpu_set);
   return info;
 }
 
