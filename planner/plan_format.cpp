@@ -32,6 +32,12 @@ std::string joined(const std::vector<std::string>& parts, std::string_view separ
   return text;
 }
 
+std::string kernelImageLine(const Plan& plan) {
+  if (plan.kernel_image_bytes == 0) return "";
+  return "each zone also holds " + readableSize(plan.kernel_image_bytes) +
+         " for the kernel image, which KASLR may load into any node (kernel_image)\n";
+}
+
 // Short facts for the table's last column; the long explanations go under the table.
 std::string zoneNotes(const PlannedZone& zone) {
   std::vector<std::string> notes;
@@ -151,7 +157,7 @@ std::string formatPlanText(const Plan& plan) {
             std::to_string(plan.node_count) + " in all";
   }
   text += "\n";
-  text += nodeSizeLine(plan) + "\n";
+  text += nodeSizeLine(plan) + kernelImageLine(plan) + "\n";
   TextTable table({"ZONE", "NODES", "PHYSICAL", "CAPACITY", "REQUESTED", "CPUS", "NOTES"});
   for (const PlannedZone& zone : plan.zones) {
     bool free = zone.kind == ZoneKind::kFree;
@@ -209,6 +215,7 @@ nlohmann::json planToJson(const Plan& plan) {
       {"usable_node_bytes", plan.usable_node_bytes},
       {"node_size_from_spec", plan.node_size_from_spec},
       {"size_margin", plan.size_margin},
+      {"kernel_image_bytes", plan.kernel_image_bytes},
       {"max_nodes_per_partition", plan.max_nodes_per_partition},
       {"physical_nodes", physical},
       {"nodes", nodes},

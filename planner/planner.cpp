@@ -44,12 +44,25 @@ std::string plural(uint64_t count, std::string_view one, std::string_view many) 
 }
 
 // A zone to place, in placement order: the system zone, the shared zone, then partitions by size.
+// `bytes` is what must fit: what the spec asks (`requested`) plus the kernel-image allowance.
 struct Demand {
   ZoneKind kind = ZoneKind::kPartition;
   int partition = -1;  // index into Spec::partitions
   uint64_t bytes = 0;
   std::string_view name;
+  uint64_t requested = 0;
 };
+
+uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+  return a + b < a ? std::numeric_limits<uint64_t>::max() : a + b;
+}
+
+// "208M (160M and 48M for the kernel image)", or just "160M" without an allowance.
+std::string neededText(const Demand& demand) {
+  if (demand.bytes == demand.requested) return readableSize(demand.bytes);
+  return readableSize(demand.bytes) + " (" + readableSize(demand.requested) + " and " +
+         readableSize(demand.bytes - demand.requested) + " for the kernel image)";
+}
 
 // `count` nodes of one physical node, starting at local index `first` (node id p * N + first).
 struct Span {
@@ -336,7 +349,7 @@ class Evaluator {
     std::string geometry =
         "numa=fake=" + fakeArgFor(free_.size(), n_) + " (nodes of " + nodeSizes() + " usable)";
     if (demand.kind == ZoneKind::kSystem) {
-      return "with " + geometry + ", the " + readableSize(demand.bytes) +
+      return "with " + geometry + ", the " + neededText(demand) +
              " reserve does not fit in the " + std::to_string(n_) + " nodes of physical node 0 (" +
              readableSize(spanBytes(0, 0, n_)) + " usable)";
     }
@@ -348,7 +361,7 @@ class Evaluator {
     }
     std::string what = demand.kind == ZoneKind::kShared ? "the shared zone"
                                                         : "partition " + std::string(demand.name);
-    return "with " + geometry + ", " + what + " needs " + readableSize(demand.bytes) +
+    return "with " + geometry + ", " + what + " needs " + neededText(demand) +
            " but only " + readableSize(free_bytes) + " in " + plural(free_nodes, "node", "nodes") +
            " is free after " + placedBefore(index);
   }
@@ -436,16 +449,21 @@ uint64_t wasteLowerBound(const Machine& machine, const std::vector<Demand>& dema
 
 // Turns the spec into demands in placement order: system, shared, then partitions largest first
 // (ties by name, so the plan does not depend on the file's order).
+// Every zone also gets room for the kernel image: KASLR puts it in a node no plan can predict.
 std::vector<Demand> demandsFor(const Spec& spec) {
+  uint64_t image = spec.machine.kernel_image_bytes;
+  auto demand = [image](ZoneKind kind, int partition, uint64_t requested, std::string_view name) {
+    return Demand{kind, partition, saturatingAdd(requested, image), name, requested};
+  };
   std::vector<Demand> demands;
-  demands.push_back({ZoneKind::kSystem, -1, spec.machine.reserve_bytes, kSystemZone});
+  demands.push_back(demand(ZoneKind::kSystem, -1, spec.machine.reserve_bytes, kSystemZone));
   if (spec.shared.size_bytes > 0) {
-    demands.push_back({ZoneKind::kShared, -1, spec.shared.size_bytes, kSharedZone});
+    demands.push_back(demand(ZoneKind::kShared, -1, spec.shared.size_bytes, kSharedZone));
   }
   size_t first = demands.size();
   for (size_t i = 0; i < spec.partitions.size(); ++i) {
     const PartitionSpec& p = spec.partitions[i];
-    demands.push_back({ZoneKind::kPartition, static_cast<int>(i), p.memory_bytes, p.name});
+    demands.push_back(demand(ZoneKind::kPartition, static_cast<int>(i), p.memory_bytes, p.name));
   }
   std::sort(demands.begin() + static_cast<std::ptrdiff_t>(first), demands.end(),
             [](const Demand& a, const Demand& b) {
@@ -510,9 +528,7 @@ Status checkCpus(const Machine& machine, const Spec& spec) {
 
 uint64_t totalRequested(const std::vector<Demand>& demands) {
   uint64_t total = 0;
-  for (const Demand& d : demands) {
-    total = total + d.bytes < total ? std::numeric_limits<uint64_t>::max() : total + d.bytes;
-  }
+  for (const Demand& d : demands) total = saturatingAdd(total, d.bytes);
   return total;
 }
 
@@ -538,21 +554,32 @@ std::optional<std::string> explainWholeMachine(const Machine& machine, const Spe
            readableSize(machine.min_node_bytes) + " each)";
   }
   uint64_t reserve = spec.machine.reserve_bytes;
+  uint64_t image = spec.machine.kernel_image_bytes;
   uint64_t total = totalRequested(demands);
-  uint64_t rest = total - std::min(total, reserve);
+  uint64_t asked = 0;
+  for (const Demand& d : demands) asked = saturatingAdd(asked, d.requested);
+  uint64_t images = total - std::min(total, asked);
+  uint64_t rest = total - std::min(total, reserve + images);
   if (total > usable) {
     std::string margin = options.size_margin > 0
                              ? ", " + readableSize(usable) + " usable after the " +
                                    percent(options.size_margin) + " margin for unequal fake nodes"
                              : "";
+    std::string allowance = image > 0 ? ", and " + readableSize(image) + " in each of the " +
+                                            std::to_string(demands.size()) +
+                                            " zones for the kernel image (" +
+                                            readableSize(images) + ")"
+                                      : "";
     return "needs " + readableSize(rest) + " for partitions" +
            (spec.shared.size_bytes > 0 ? " and the shared zone" : "") + " after a " +
-           readableSize(reserve) + " reserve; the machine has " + readableSize(mem) + margin +
-           " (" + readableSize(usable - std::min(usable, reserve)) + " after the reserve)";
+           readableSize(reserve) + " reserve" + allowance + "; the machine has " +
+           readableSize(mem) + margin + " (" +
+           readableSize(usable - std::min(usable, reserve + images)) +
+           (image > 0 ? " after the reserve and the allowance)" : " after the reserve)");
   }
   uint64_t physical0 = usableBytes(machine.physical_nodes[0].mem_bytes, keep_ppm);
-  if (reserve > physical0) {
-    return "the " + readableSize(reserve) + " reserve does not fit on physical node 0 (" +
+  if (demands[0].bytes > physical0) {
+    return "the " + neededText(demands[0]) + " reserve does not fit on physical node 0 (" +
            readableSize(machine.physical_nodes[0].mem_bytes) + ", " + readableSize(physical0) +
            " usable): the system zone holds node 0 and stays on its physical node";
   }
@@ -703,6 +730,7 @@ class PlanBuilder {
     plan_.node_count = n * static_cast<int>(physical_count);
     plan_.size_margin = options_.size_margin;
     plan_.max_nodes_per_partition = options_.max_nodes_per_partition;
+    plan_.kernel_image_bytes = spec_.machine.kernel_image_bytes;
     plan_.node_size_from_spec = spec_.machine.node_size_bytes.has_value();
     addPhysicalNodes(n, geometry);
     addZones(demands, placements, geometry);
@@ -764,7 +792,7 @@ class PlanBuilder {
     PlannedZone zone;
     zone.name = std::string(demand.name);
     zone.kind = demand.kind;
-    zone.requested_bytes = demand.bytes;
+    zone.requested_bytes = demand.requested;
     zone.local = placement.local;
     int n = plan_.nodes_per_physical;
     for (const Span& span : placement.spans) {
@@ -777,7 +805,7 @@ class PlanBuilder {
       }
     }
     if (!placement.local) zone.warnings.push_back(placement.split_reason);
-    plan_.waste_bytes += zone.capacity_bytes - zone.requested_bytes;
+    plan_.waste_bytes += zone.capacity_bytes - demand.bytes;  // the allowance is not waste
     if (demand.kind == ZoneKind::kShared) zone.bind_paths = spec_.shared.bind_paths;
     if (demand.kind == ZoneKind::kPartition) {
       const PartitionSpec& p = spec_.partitions[static_cast<size_t>(demand.partition)];

@@ -26,7 +26,7 @@ constexpr std::string_view kSizeExpected = "expected a size like 512M or 1.5G";
 constexpr std::string_view kSectionsExpected = "[machine], [shared] or [partition.NAME]";
 constexpr std::array<std::string_view, 3> kReservedNames = {"system", "shared", "free"};
 
-constexpr std::array<std::string_view, 2> kMachineKeys = {"reserve", "node_size"};
+constexpr std::array<std::string_view, 3> kMachineKeys = {"reserve", "node_size", "kernel_image"};
 constexpr std::array<std::string_view, 2> kSharedKeys = {"size", "bind"};
 constexpr std::array<std::string_view, 5> kPartitionKeys = {"memory", "cpus", "min", "max",
                                                             "mem_hardwall"};
@@ -289,6 +289,9 @@ class SpecBuilder {
     if (key.key == "reserve") {
       SZ_TRY(bytes, size(key));
       spec_.machine.reserve_bytes = bytes;
+    } else if (key.key == "kernel_image") {
+      SZ_TRY(bytes, size(key));
+      spec_.machine.kernel_image_bytes = bytes;
     } else {
       SZ_TRY(bytes, positiveSize(key));
       spec_.machine.node_size_bytes = bytes;

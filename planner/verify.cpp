@@ -93,7 +93,7 @@ void checkZones(const Plan& plan, const zones::Topology& topology, std::vector<V
                         readableSize(capacity), capacity >= zone.requested_bytes,
                         "nodes " + zone.nodes.format() + " hold " + readableSize(capacity) +
                             ", the zone needs " + readableSize(zone.requested_bytes) +
-                            "; raise size_margin or set a larger node_size and re-plan"));
+                            "; raise kernel_image or size_margin, or set a larger node_size, and re-plan"));
     if (zone.cpus.empty()) continue;
     NodeSet missing = zone.cpus.minus(topology.cpus);
     out.push_back(check(subject + " cpus", zone.cpus.format(),

@@ -18,8 +18,14 @@ inline constexpr uint64_t kDefaultReserveBytes = 512 * kMiB;
 // Partition names become cgroup directory names; 64 keeps them readable in tables and paths.
 inline constexpr size_t kMaxPartitionNameChars = 64;
 
+// Room every zone keeps for the kernel image, which KASLR puts in a node no plan can predict:
+// Debian's 6.1 and 6.12 kernels took 35-45 MiB of one or two 64 MiB nodes in guests
+// (docs/user-guide.md, "The kernel image"). 0 for kernels booted with nokaslr.
+inline constexpr uint64_t kDefaultKernelImageBytes = 48 * kMiB;
+
 struct MachineSpec {
   uint64_t reserve_bytes = kDefaultReserveBytes;
+  uint64_t kernel_image_bytes = kDefaultKernelImageBytes;
   std::optional<uint64_t> node_size_bytes;  // absent: the planner chooses
 };
 

@@ -41,9 +41,12 @@ inline Machine machine(int physical, uint64_t mem_each, int cpus_each = 4,
   return m;
 }
 
+// No kernel-image allowance, so tests of the geometry read in whole nodes; the allowance has
+// tests of its own and the property tests draw it at random.
 inline Spec spec(uint64_t reserve, uint64_t shared, std::vector<PartitionSpec> partitions) {
   Spec s;
   s.machine.reserve_bytes = reserve;
+  s.machine.kernel_image_bytes = 0;
   s.shared.size_bytes = shared;
   s.partitions = std::move(partitions);
   return s;
@@ -86,7 +89,12 @@ inline ::testing::AssertionResult planHolds(const Machine& machine, const Spec& 
   }
   const PlannedZone& system = plan.zones.front();
   if (!system.nodes.contains(0)) return fail("node 0 is not in the system zone");
-  if (system.capacity_bytes < spec.machine.reserve_bytes) return fail("system below reserve");
+  // Every zone holds its request plus the kernel-image allowance, which is not waste.
+  uint64_t image = spec.machine.kernel_image_bytes;
+  if (plan.kernel_image_bytes != image) return fail("kernel_image_bytes");
+  if (system.capacity_bytes < spec.machine.reserve_bytes + image) {
+    return fail("system below reserve and kernel image");
+  }
   NodeSet seen;
   uint64_t waste = 0;
   for (const PlannedZone& zone : plan.zones) {
@@ -98,8 +106,8 @@ inline ::testing::AssertionResult planHolds(const Machine& machine, const Spec& 
     }
     if (zone.kind != ZoneKind::kFree) {
       if (zone.nodes.empty()) return fail(zone.name + " has no nodes");
-      if (zone.capacity_bytes < zone.requested_bytes) return fail(zone.name + " is short");
-      waste += zone.capacity_bytes - zone.requested_bytes;
+      if (zone.capacity_bytes < zone.requested_bytes + image) return fail(zone.name + " is short");
+      waste += zone.capacity_bytes - zone.requested_bytes - image;
       if (zone.local != (zone.physical_nodes.size() == 1)) return fail(zone.name + " local flag");
     }
   }
@@ -125,7 +133,9 @@ inline ::testing::AssertionResult planHolds(const Machine& machine, const Spec& 
     const PlannedZone* zone = plan.zone(p.name);
     if (!zone || zone->kind != ZoneKind::kPartition)
       return fail("partition " + p.name + " missing");
-    if (zone->capacity_bytes < p.memory_bytes) return fail("partition " + p.name + " is short");
+    if (zone->capacity_bytes < p.memory_bytes + image) {
+      return fail("partition " + p.name + " is short");
+    }
     if (zone->requested_bytes != p.memory_bytes) return fail(p.name + " requested");
     if (!zone->local) {
       for (size_t q = 0; q < physical; ++q) {

@@ -58,6 +58,10 @@ class RandomCase {
     s.machine.reserve_bytes = chance(0.1) ? 0 : size(kMiB, std::max(2 * kMiB, total / 8));
     s.shared.size_bytes = chance(0.5) ? 0 : size(kMiB, std::max(2 * kMiB, total / 16));
     if (chance(0.1)) s.machine.node_size_bytes = size(16 * kMiB, total);
+    int image = between(0, 9);  // none (nokaslr), the default, or anything up to 256M
+    s.machine.kernel_image_bytes = image < 4   ? 0
+                                   : image < 8 ? kDefaultKernelImageBytes
+                                               : size(kMiB, 256 * kMiB);
     int count = chance(0.05) ? between(100, 256) : between(1, 24);
     int all_cpus = m.allCpus().size();
     for (int i = 0; i < count; ++i) {
@@ -127,10 +131,12 @@ TEST(PlannerPropertyTest, FindsAPlanWheneverAKnownSplitFits) {
     Spec s = random.spec(m);
     s.machine.node_size_bytes.reset();
     for (PartitionSpec& p : s.partitions) p.cpu_list.reset();
-    uint64_t needed = std::max<uint64_t>(1, (s.machine.reserve_bytes + usable - 1) / usable);
+    uint64_t image = s.machine.kernel_image_bytes;
+    auto nodesFor = [&](uint64_t bytes) { return (bytes + image + usable - 1) / usable; };
+    uint64_t needed = std::max<uint64_t>(1, nodesFor(s.machine.reserve_bytes));
     bool fits = needed <= static_cast<uint64_t>(n);
-    for (const PartitionSpec& p : s.partitions) needed += (p.memory_bytes + usable - 1) / usable;
-    needed += (s.shared.size_bytes + usable - 1) / usable;
+    for (const PartitionSpec& p : s.partitions) needed += nodesFor(p.memory_bytes);
+    if (s.shared.size_bytes > 0) needed += nodesFor(s.shared.size_bytes);
     fits = fits && needed <= static_cast<uint64_t>(n * physical);
     if (!fits) continue;
     ++checked;

@@ -145,6 +145,51 @@ TEST(PlannerTest, NotEnoughMemoryAtAll) {
             "after the 6% margin for unequal fake nodes (3.26G after the reserve)");
 }
 
+// KASLR may load the kernel image into any node, so every zone is placed with room for it: the
+// demo's 1 GiB guest lost 35-45 MiB of one or two 64 MiB nodes that way.
+TEST(PlannerTest, EveryZoneKeepsRoomForTheKernelImage) {
+  Machine m = machine(1, kGiB, 2);
+  Spec s = spec(192 * kMiB, 64 * kMiB, {partition("web", 128 * kMiB), partition("batch", 96 * kMiB)});
+  s.machine.node_size_bytes = 64 * kMiB;
+  s.machine.kernel_image_bytes = 48 * kMiB;
+  Plan plan = planOrDie(m, s);
+  ASSERT_TRUE(planHolds(m, s, plan));
+  EXPECT_EQ(plan.fake_numa_arg, "16");
+  // 64M nodes are 60.16M usable: 192M + 48M needs 4 of them, 64M + 48M two, 128M + 48M three.
+  EXPECT_EQ(plan.zone("system")->nodes.format(), "0-3");
+  EXPECT_EQ(plan.zone("shared")->nodes.format(), "4-5");
+  EXPECT_EQ(plan.zone("web")->nodes.format(), "6-8");
+  EXPECT_EQ(plan.zone("batch")->nodes.format(), "9-11");
+  EXPECT_EQ(plan.zone("web")->requested_bytes, 128 * kMiB);  // what the spec asked, as it asked
+  EXPECT_EQ(plan.kernel_image_bytes, 48 * kMiB);
+  EXPECT_THAT(formatPlanText(plan),
+              HasSubstr("each zone also holds 48M for the kernel image, which KASLR may load "
+                        "into any node (kernel_image)"));
+  EXPECT_EQ(planToJson(plan)["kernel_image_bytes"], 48 * kMiB);
+  // Without the allowance (a kernel booted with nokaslr) the same zones take fewer nodes.
+  s.machine.kernel_image_bytes = 0;
+  Plan bare = planOrDie(m, s);
+  EXPECT_EQ(bare.zone("system")->nodes.format(), "0-3");
+  EXPECT_EQ(bare.zone("shared")->nodes.format(), "4-5");
+  EXPECT_EQ(bare.zone("web")->nodes.format(), "6-8");
+  EXPECT_EQ(bare.zone("batch")->nodes.format(), "9-10");
+  EXPECT_THAT(formatPlanText(bare), ::testing::Not(HasSubstr("kernel image")));
+}
+
+TEST(PlannerTest, RefusalsCountTheKernelImage) {
+  Spec s = spec(512 * kMiB, 0, {partition("web", kGiB), partition("db", kGiB)});
+  s.machine.kernel_image_bytes = 512 * kMiB;
+  PlannerOptions no_margin;
+  no_margin.size_margin = 0;
+  EXPECT_EQ(infeasibleMessage(machine(1, 3 * kGiB), s, no_margin),
+            "needs 2G for partitions after a 512M reserve, and 512M in each of the 3 zones for the "
+            "kernel image (1.5G); the machine has 3G (1G after the reserve and the allowance)");
+  s.machine.kernel_image_bytes = 64 * kMiB;
+  s.machine.node_size_bytes = 512 * kMiB;
+  EXPECT_THAT(infeasibleMessage(machine(1, 3 * kGiB), s, no_margin),
+              HasSubstr("needs 1088M (1G and 64M for the kernel image)"));
+}
+
 TEST(PlannerTest, MoreZonesThanTheKernelHasNodes) {
   std::vector<PartitionSpec> many;
   for (int i = 0; i < 1100; ++i) many.push_back(partition(testing::numbered("p", i), kMiB));

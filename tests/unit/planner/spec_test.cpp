@@ -20,6 +20,7 @@ constexpr char kFull[] = R"(# a spec with everything
 [machine]
 reserve = 1G            # the host's share
 node_size = 256M
+kernel_image = 64M
 
 [shared]
 size = 256M
@@ -43,6 +44,7 @@ TEST(SpecTest, ReadsEveryKey) {
   EXPECT_EQ(spec->file_name, "full.ini");
   EXPECT_EQ(spec->machine.reserve_bytes, kGiB);
   EXPECT_EQ(spec->machine.node_size_bytes, 256 * kMiB);
+  EXPECT_EQ(spec->machine.kernel_image_bytes, 64 * kMiB);
   EXPECT_EQ(spec->shared.size_bytes, 256 * kMiB);
   EXPECT_EQ(spec->shared.bind_paths, (std::vector<std::string>{"/lib", "/usr/lib"}));
   ASSERT_EQ(spec->partitions.size(), 2u);
@@ -54,8 +56,8 @@ TEST(SpecTest, ReadsEveryKey) {
   EXPECT_EQ(web.min_bytes, 512 * kMiB);
   EXPECT_EQ(web.max_bytes, 2 * kGiB);
   EXPECT_TRUE(web.mem_hardwall);
-  EXPECT_EQ(web.line, 10);
-  EXPECT_EQ(web.cpus_line, 12);
+  EXPECT_EQ(web.line, 11);
+  EXPECT_EQ(web.cpus_line, 13);
   const PartitionSpec& db = spec->partitions[1];
   EXPECT_EQ(db.name, "db-1.main");
   EXPECT_EQ(db.memory_bytes, 3 * kGiB / 2);
@@ -72,6 +74,7 @@ TEST(SpecTest, DefaultsWhenOnlyAPartitionIsGiven) {
   ASSERT_TRUE(spec) << spec.error().message();
   EXPECT_EQ(spec->machine.reserve_bytes, kDefaultReserveBytes);
   EXPECT_FALSE(spec->machine.node_size_bytes);
+  EXPECT_EQ(spec->machine.kernel_image_bytes, kDefaultKernelImageBytes);
   EXPECT_EQ(spec->shared.size_bytes, 0u);
   EXPECT_TRUE(spec->shared.bind_paths.empty());
   EXPECT_EQ(spec->partitions[0].cpu_count, 0);
@@ -148,7 +151,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"unknown_machine_key",
                 "[machine]\nreserved = 1G\n",
                 2,
-                {"[machine]", "\"reserved\"", "reserve or node_size"}},
+                {"[machine]", "\"reserved\"", "reserve, node_size or kernel_image"}},
+        BadCase{"bad_kernel_image",
+                "[machine]\nkernel_image = lots\n[partition.web]\nmemory = 1G\n",
+                2,
+                {"[machine] kernel_image = \"lots\"", "a size"}},
         BadCase{"unknown_section",
                 "[partition.web]\nmemory = 1G\n[machines]\nreserve = 1G\n",
                 3,

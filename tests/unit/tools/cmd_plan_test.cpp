@@ -86,8 +86,8 @@ TEST_F(PlanTest, JsonFromGlobalFlagOrFormat) {
 TEST_F(PlanTest, TopologyJsonPlansTwoSockets) {
   // zonectl's own topology JSON is exact where hwloc hides fake nodes: 2 sockets of ~1 GiB.
   std::string spec = writeFile("two.ini",
-                               "[machine]\nreserve = 400M\n[partition.a]\nmemory = 600M\n"
-                               "[partition.b]\nmemory = 600M\n");
+                               "[machine]\nreserve = 400M\n[partition.a]\nmemory = 560M\n"
+                               "[partition.b]\nmemory = 560M\n");
   Outcome run = zonectl({"plan", spec, "--machine",
                          kFixtures + "/debian-6.1-2socket-fake4U-v2/topology-live.json",
                          "--format", "cmdline"});
