@@ -215,7 +215,8 @@ std::vector<std::vector<WorkItem>> planWork(const std::vector<void*>& pages,
 }
 
 // What one worker saw: why each page that did not move failed, as the kernel said it, and where
-// the pages the kernel confirmed went. One per worker, merged after.
+// the pages the kernel confirmed went. One per worker, merged after. A page is in `failures` until
+// a status confirms it on a target, so what is left there at the end is what no call confirmed.
 struct WorkerLog {
   std::unordered_map<uint64_t, int> failures;  // address -> errno
   std::map<int, uint64_t> moved_to;            // node -> pages
@@ -271,6 +272,7 @@ class MoveRun {
       for (size_t i = 0; i < pending.size(); ++i) {
         if (status[i] >= 0) {
           ++log.moved_to[status[i]];
+          if (!log.failures.empty()) log.failures.erase(asAddress(pending[i]));
           continue;
         }
         int err = status[i] == kStatusUnset ? call_error : -status[i];
@@ -300,7 +302,10 @@ class MoveRun {
     SZ_CHECK(queryStatuses(syscalls_, pid_, pages, status));
     std::vector<void*> still;
     for (size_t i = 0; i < pages.size(); ++i) {
-      if (status[i] == node) ++log.moved_to[node];
+      if (status[i] == node) {
+        ++log.moved_to[node];
+        log.failures.erase(asAddress(pages[i]));
+      }
       if (status[i] >= 0 && status[i] != node) still.push_back(pages[i]);
     }
     return still;
@@ -370,6 +375,7 @@ using RangeSource = std::function<Result<std::vector<MapRange>>()>;
 struct ProcessReaders {
   RangeSource ranges;
   NumaMapsReader numa_maps;
+  MemsAllowedReader mems_allowed;
 };
 
 // What the verification found; kept apart from the report so a second verification (after a
@@ -444,8 +450,19 @@ class PageMove {
 
   Result<MoveReport> run() {
     const auto start = Clock::now();
+    if (options_.method == MoveMethod::kMigratePages) {
+      SZ_CHECK(migrateBySourceNode());
+      if (migrate_emptied_source_) {
+        // numa_maps, which sees every page, already shows the source nodes empty: that count was
+        // the verification, and finding pages again would read the same file to find none.
+        addMigrated();
+        report_.elapsed_ms = msSince(start);
+        return report_;
+      }
+    }
+    const auto find_start = Clock::now();
     SZ_CHECK(findPages());
-    report_.scan_ms = msSince(start);
+    report_.scan_ms = msSince(find_start);
     SZ_CHECK(moveFound());
     const auto verify_start = Clock::now();
     SZ_TRY(snapshot, takeSnapshot());
@@ -453,7 +470,7 @@ class PageMove {
     if (numa_left && *numa_left == 0) {
       // The kernel's own count says nothing is left: what the calls reported is the whole story,
       // and a page-by-page query would only repeat it.
-      recordFromCalls();
+      SZ_CHECK(recordFromCalls());
       report_.verify_ms = msSince(verify_start);
     } else {
       SZ_TRY(verified, verify(snapshot));
@@ -469,6 +486,7 @@ class PageMove {
       }
       record(verified);
     }
+    addMigrated();
     report_.elapsed_ms = msSince(start);
     return report_;
   }
@@ -521,6 +539,94 @@ class PageMove {
     // costs a status the move reports, never a page left unmoved.
     bool whole = on_source == present && present * pageSizeBytes() == range.bytes();
     return whole ? RangePlan::kWhole : RangePlan::kMixed;
+  }
+
+  // MoveMethod::kMigratePages' first step: one migrate_pages(2) call per source node, run
+  // concurrently; what it took is counted from where the pages are before and after.
+  Status migrateBySourceNode() {
+    const auto start = Clock::now();
+    SZ_CHECK(checkTargetsAllowed());
+    SZ_TRY(before, countPagesByNode());
+    std::map<int, uint64_t> on_source;
+    for (const auto& [node, pages] : before) {
+      if (source_.contains(node)) on_source[node] = pages;
+    }
+    SZ_CHECK(
+        runPairs(pairSourcesWithTargets(on_source, to_, options_.free_bytes, pageSizeBytes())));
+    const auto after_start = Clock::now();
+    SZ_TRY(after, countPagesByNode());
+    uint64_t left = 0;
+    for (const auto& [node, pages] : after) {
+      if (source_.contains(node)) left += pages;
+    }
+    migrate_emptied_source_ = left == 0 && counted_by_numa_maps_;
+    if (migrate_emptied_source_) report_.verify_ms = msSince(after_start);
+    uint64_t was = 0;
+    for (const auto& [node, pages] : on_source) was += pages;
+    report_.pages_migrated = was > left ? was - left : 0;
+    for (int node : to_.ids()) {
+      uint64_t gained = after[node] > before[node] ? after[node] - before[node] : 0;
+      if (gained > 0) migrated_to_[node] = gained;
+    }
+    report_.migrate_ms = msSince(start);
+    return {};
+  }
+
+  // move_pages(2) refuses a target outside the process's cpuset; migrate_pages(2) with
+  // CAP_SYS_NICE would put pages there, so the same refusal is made here, before anything moves.
+  Status checkTargetsAllowed() const {
+    if (!readers_.mems_allowed) return {};
+    SZ_TRY(allowed, readers_.mems_allowed());
+    NodeSet outside = to_.minus(allowed);
+    if (outside.empty()) return {};
+    return errnoError(EACCES, "migrate_pages pid " + std::to_string(pid_) + ": nodes " +
+                                  outside.format() + " are not in the process's cpuset mems (" +
+                                  allowed.format() + "): add them first");
+  }
+
+  // Pages per node: numa_maps' count when it can be read, else the status query's.
+  Result<std::map<int, uint64_t>> countPagesByNode() {
+    SZ_TRY(snapshot, takeSnapshot());
+    counted_by_numa_maps_ = snapshot.numa_maps.has_value();
+    if (snapshot.numa_maps) return numaMapsPagesIn(*snapshot.numa_maps, snapshot.ranges);
+    SZ_TRY(census, queryPageNodes(pid_, scannableRanges(snapshot), syscalls_));
+    return census.pages_per_node;
+  }
+
+  // The pairs on up to `workers` threads, largest first. A call that moved only part of its
+  // pages is not an error: the move_pages steps after it take the rest.
+  Status runPairs(const std::vector<NodePair>& pairs) {
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    std::optional<Error> fatal;
+    auto work = [&] {
+      for (size_t i = next++; i < pairs.size(); i = next++) {
+        long rc =
+            syscalls_.migratePages(pid_, NodeSet::of({pairs[i].from}), NodeSet::of({pairs[i].to}));
+        std::lock_guard lock(mutex);
+        ++report_.migrate_calls;
+        if (rc < 0 && !isRecoverable(static_cast<int>(-rc))) {
+          if (!fatal) fatal = syscallError(static_cast<int>(-rc), "migrate_pages", pid_);
+          next = pairs.size();
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    size_t helpers = std::min(static_cast<size_t>(options_.workers), pairs.size());
+    for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
+    work();
+    for (std::thread& thread : threads) thread.join();
+    if (fatal) return std::move(*fatal);
+    return {};
+  }
+
+  // The migrate_pages step's pages join the report's counts (and its time the move's).
+  void addMigrated() {
+    report_.pages_found += report_.pages_migrated;
+    report_.pages_moved += report_.pages_migrated;
+    for (const auto& [node, pages] : migrated_to_) report_.moved_to[node] += pages;
+    report_.move_ms += report_.migrate_ms;
   }
 
   Status moveFound() {
@@ -610,12 +716,25 @@ class PageMove {
     return pages;
   }
 
-  void recordFromCalls() {
+  // The counts from the calls' statuses. Pages no status confirmed (the kernel stopped before
+  // them, then the follow-up query caught them mid-migration, as when compaction moves a page on
+  // a nearly full target) are looked up once: nothing is left on the source, so each is on a
+  // target or really gone.
+  Status recordFromCalls() {
+    report_.moved_to = log_.moved_to;
+    std::vector<void*> unconfirmed;
+    for (const auto& [address, err] : log_.failures) unconfirmed.push_back(asPointer(address));
+    std::sort(unconfirmed.begin(), unconfirmed.end());
+    std::vector<int> status(unconfirmed.size(), kStatusUnset);
+    SZ_CHECK(queryStatuses(syscalls_, pid_, unconfirmed, status));
+    for (int node : status) {
+      if (node >= 0 && to_.contains(node)) ++report_.moved_to[node];
+    }
     uint64_t moved = 0;
-    for (const auto& [node, pages] : log_.moved_to) moved += pages;
+    for (const auto& [node, pages] : report_.moved_to) moved += pages;
     report_.pages_moved = moved;
     report_.pages_gone = found_.size() > moved ? found_.size() - moved : 0;
-    report_.moved_to = log_.moved_to;
+    return {};
   }
 
   void record(const Verification& verified) {
@@ -635,6 +754,9 @@ class PageMove {
   const NodeSet source_;
   std::vector<void*> found_;  // ascending
   WorkerLog log_;
+  std::map<int, uint64_t> migrated_to_;  // target -> pages the migrate_pages step put there
+  bool counted_by_numa_maps_ = false;    // the last countPagesByNode read numa_maps
+  bool migrate_emptied_source_ = false;  // and after the migrate_pages step it showed none left
   MoveReport report_;
 };
 
@@ -647,6 +769,9 @@ Status validateMove(const NodeSet& from, const NodeSet& to, const MoveOptions& o
   }
   if (options.flags != MPOL_MF_MOVE && options.flags != MPOL_MF_MOVE_ALL) {
     return badInput("move flags must be MPOL_MF_MOVE or MPOL_MF_MOVE_ALL");
+  }
+  if (options.method != MoveMethod::kMovePages && options.method != MoveMethod::kMigratePages) {
+    return badInput("move method must be move_pages or migrate_pages");
   }
   return {};
 }
@@ -750,6 +875,41 @@ std::vector<TargetShare> shareByFreeMemory(uint64_t pages, const NodeSet& to,
   return shares;
 }
 
+std::vector<NodePair> pairSourcesWithTargets(const std::map<int, uint64_t>& pages_per_source,
+                                             const NodeSet& to,
+                                             const std::map<int, uint64_t>& free_bytes,
+                                             uint64_t page_bytes) {
+  std::vector<std::pair<int, uint64_t>> sources;
+  for (const auto& [node, pages] : pages_per_source) {
+    if (pages > 0) sources.emplace_back(node, pages);
+  }
+  std::stable_sort(sources.begin(), sources.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  const std::vector<int> targets = to.ids();
+  std::vector<uint64_t> planned(targets.size(), 0);
+  // Room left on target i; without free_bytes, fewer pages planned is more room. Page counts
+  // stay far below 2^62 (that would be 16 EiB of 4 KiB pages), so the differences fit.
+  auto room = [&](size_t i) -> int64_t {
+    constexpr uint64_t kCap = uint64_t{1} << 62;
+    int64_t used = static_cast<int64_t>(std::min(planned[i], kCap));
+    if (free_bytes.empty()) return -used;
+    auto it = free_bytes.find(targets[i]);
+    uint64_t free_pages = it == free_bytes.end() || page_bytes == 0 ? 0 : it->second / page_bytes;
+    return static_cast<int64_t>(std::min(free_pages, kCap)) - used;
+  };
+  std::vector<NodePair> pairs;
+  if (targets.empty()) return pairs;
+  for (const auto& [node, pages] : sources) {
+    size_t best = 0;
+    for (size_t i = 1; i < targets.size(); ++i) {
+      if (room(i) > room(best)) best = i;
+    }
+    planned[best] += pages;
+    pairs.push_back({node, targets[best], pages});
+  }
+  return pairs;
+}
+
 Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
                              const MoveOptions& options) {
   SZ_TRY(root, FsRoot::live());
@@ -759,15 +919,18 @@ Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
     return movableRanges(ranges);
   };
   readers.numa_maps = [&root, pid]() { return readNumaMapsAt(root, pid); };
+  readers.mems_allowed = [&root, pid]() { return readMemsAllowedAt(root, pid); };
   return moveProcessPages(pid, std::move(readers), from, to, options);
 }
 
 Result<MoveReport> movePagesIn(pid_t pid, const std::vector<MapRange>& ranges, const NodeSet& from,
                                const NodeSet& to, const MoveOptions& options,
-                               const NumaMapsReader& numa_maps) {
+                               const NumaMapsReader& numa_maps,
+                               const MemsAllowedReader& mems_allowed) {
   ProcessReaders readers;
   readers.ranges = [&ranges]() -> Result<std::vector<MapRange>> { return ranges; };
   readers.numa_maps = numa_maps;
+  readers.mems_allowed = mems_allowed;
   return moveProcessPages(pid, std::move(readers), from, to, options);
 }
 

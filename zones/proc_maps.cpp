@@ -18,6 +18,9 @@ constexpr std::string_view kMapsFile = "maps";
 constexpr std::string_view kNumaMapsFile = "numa_maps";
 constexpr std::string_view kPageSizeKey = "kernelpagesize_kB=";
 constexpr std::string_view kTaskDir = "task";
+constexpr std::string_view kStatusFile = "status";
+// The nodes the process may allocate on (its cpuset mems), in /proc/PID/status.
+constexpr std::string_view kMemsAllowedKey = "Mems_allowed_list:";
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 // The kernel pads the fields before the path to this column (25 + 6 * sizeof(void*) - 1 on a
 // 64-bit kernel) and writes one more space: knowing it keeps leading spaces of a path.
@@ -244,6 +247,23 @@ Result<std::vector<pid_t>> listThreadsAt(const FsRoot& root, pid_t pid) {
   }
   std::sort(tids.begin(), tids.end());
   return tids;
+}
+
+Result<NodeSet> parseMemsAllowed(const std::vector<std::string>& status_lines) {
+  for (const std::string& line : status_lines) {
+    if (!line.starts_with(kMemsAllowedKey)) continue;
+    std::string_view value = std::string_view(line).substr(kMemsAllowedKey.size());
+    size_t first = value.find_first_not_of(" \t");
+    value = first == std::string_view::npos ? std::string_view() : value.substr(first);
+    return NodeSet::parse(value, "Mems_allowed_list");
+  }
+  return badInput("status: no Mems_allowed_list line");
+}
+
+Result<NodeSet> readMemsAllowedAt(const FsRoot& root, pid_t pid) {
+  auto lines = root.readLines(procPath(pid, kStatusFile));
+  if (!lines) return processError(lines.error().code().value(), pid, "reading the status");
+  return parseMemsAllowed(*lines);
 }
 
 std::vector<MapRange> movableRanges(const std::vector<MapRange>& ranges) {

@@ -76,6 +76,11 @@ Result<std::vector<NumaMapsEntry>> readNumaMapsAt(const FsRoot& root, pid_t pid)
 std::map<int, uint64_t> numaMapsPagesIn(const std::vector<NumaMapsEntry>& entries,
                                         const std::vector<MapRange>& ranges);
 
+// The nodes a process may allocate on (its cpuset's mems), from the Mems_allowed_list line of
+// /proc/PID/status; no such line is bad input.
+Result<NodeSet> parseMemsAllowed(const std::vector<std::string>& status_lines);
+Result<NodeSet> readMemsAllowedAt(const FsRoot& root, pid_t pid);
+
 // The ranges whose pages belong to the process and can move: readable, and not the kernel's own
 // mappings. Unreadable ranges are guard pages and reservations that hold no memory.
 std::vector<MapRange> movableRanges(const std::vector<MapRange>& ranges);
@@ -141,10 +146,27 @@ Result<std::vector<PageLocation>> listPagesOn(pid_t pid, const std::vector<MapRa
 
 // --- moving pages ---
 
+// How movePages takes the pages off `from`.
+enum class MoveMethod {
+  // move_pages(2) on the pages found, one call per target node, split by address over the
+  // workers: the finest control (every page's target chosen, balanced over workers), at the
+  // price of a page-table lookup per address in the kernel.
+  kMovePages,
+  // migrate_pages(2) first, one call per source node (each to one target, chosen by room), the
+  // calls running concurrently on up to `workers` threads: the kernel walks the page tables
+  // once per call, which costs less per page than move_pages' lookups, but the work splits only
+  // by source node. Whatever it leaves (a target that filled up, a busy page) then goes through
+  // the kMovePages steps, so the result is the same. migrate_pages(2) decides by capability, not
+  // by flag: with CAP_SYS_NICE it also moves pages shared with other processes, as
+  // MPOL_MF_MOVE_ALL does (what a partition shrink wants: the released nodes must empty).
+  kMigratePages,
+};
+
 struct MoveOptions {
   // Threads issuing move_pages calls, each on its own pages. The page copy is the cost, so more
   // workers pay off as long as there are CPUs for them.
   int workers = 1;
+  MoveMethod method = MoveMethod::kMovePages;
   // MPOL_MF_MOVE moves pages only this process maps; MPOL_MF_MOVE_ALL also pages shared with
   // other processes (shared libraries' page cache, shmem) and needs CAP_SYS_NICE.
   int flags = MPOL_MF_MOVE;
@@ -185,6 +207,12 @@ struct MoveReport {
   double sweep_ms = 0;      // the migrate_pages sweep, when there was one
   double verify_ms = 0;     // the verification (numa_maps, then the status query if needed)
   double elapsed_ms = 0;    // all of it
+  // MoveMethod::kMigratePages: pages its migrate_pages(2) calls took off `from` (by numa_maps,
+  // else by the status query, before and after), included in pages_found, pages_moved and
+  // moved_to; the calls made and their time (included in move_ms).
+  uint64_t pages_migrated = 0;
+  uint64_t migrate_calls = 0;
+  double migrate_ms = 0;
 };
 
 // Moves every page of `pid` on `from` to the nodes of `to`:
@@ -198,6 +226,8 @@ struct MoveReport {
 //  3. verify: numa_maps counts what is left on `from`; when anything is, the status query
 //     classifies every page, what is left (but not for want of room) is asked for once more, and
 //     pages that only numa_maps can see are swept with one migrate_pages(2) call.
+// With MoveMethod::kMigratePages, migrate_pages(2) calls per source node come first, and steps
+// 1-3 take what they left (usually nothing: then step 1 finds no range to look at).
 // Errors that stop the whole move (ESRCH, EPERM, a target outside the process's cpuset...) are
 // returned as an Error. Reads /proc live.
 Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
@@ -205,12 +235,17 @@ Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
 
 // Reads a process's numa_maps; movePagesIn takes one so tests can stand in for procfs.
 using NumaMapsReader = std::function<Result<std::vector<NumaMapsEntry>>()>;
+// Reads the nodes a process may use (readMemsAllowedAt). MoveMethod::kMigratePages checks `to`
+// against them first: migrate_pages(2) run with CAP_SYS_NICE does not, where move_pages(2)
+// refuses (EACCES) a target outside the process's cpuset.
+using MemsAllowedReader = std::function<Result<NodeSet>()>;
 
 // The same over ranges the caller read (tests, callers that already hold them); without a
 // numa_maps reader there is no sweep and the verification is the status query's.
 Result<MoveReport> movePagesIn(pid_t pid, const std::vector<MapRange>& ranges, const NodeSet& from,
                                const NodeSet& to, const MoveOptions& options = {},
-                               const NumaMapsReader& numa_maps = {});
+                               const NumaMapsReader& numa_maps = {},
+                               const MemsAllowedReader& mems_allowed = {});
 
 // How `pages` pages spread over the nodes of `to`: in proportion to `free_bytes` (nodes absent
 // from it get nothing unless it is empty, which means an equal spread), largest remainders
@@ -223,6 +258,22 @@ struct TargetShare {
 };
 std::vector<TargetShare> shareByFreeMemory(uint64_t pages, const NodeSet& to,
                                            const std::map<int, uint64_t>& free_bytes);
+
+// MoveMethod::kMigratePages' plan: each source node (with its page count) goes to one target,
+// largest first, to the target with the most room left: free_bytes (in pages of `page_bytes`)
+// minus what is already planned for it, or, with free_bytes empty, the fewest pages planned so
+// far. Ties go to the lower node. Sources without pages are left out.
+struct NodePair {
+  int from = 0;
+  int to = 0;
+  uint64_t pages = 0;
+
+  friend bool operator==(const NodePair&, const NodePair&) = default;
+};
+std::vector<NodePair> pairSourcesWithTargets(const std::map<int, uint64_t>& pages_per_source,
+                                             const NodeSet& to,
+                                             const std::map<int, uint64_t>& free_bytes,
+                                             uint64_t page_bytes);
 
 // migrate_pages(2): moves all pages of `pid` on `from` to `to`, node by node as the kernel maps
 // them. Returns the number of pages that could not be moved.

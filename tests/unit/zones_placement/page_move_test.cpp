@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -48,6 +49,9 @@ class FakeKernel final : public PageSyscalls {
   // A page that appears on `node` once moving has begun, as when khugepaged collapses a huge
   // page on the old node in the middle of a move.
   void placeAtFirstMove(uint64_t index, int node) { late_[pageAt(index)] = node; }
+  // A page the first status query asking about it sees as absent, as when compaction has it
+  // under migration at that moment.
+  void setAbsentAtFirstQuery(uint64_t index) { absent_once_.insert(pageAt(index)); }
   void refuseWith(int err) { refusal_ = err; }
   void clearRefusal() { refusal_ = 0; }
   void queryFailsWith(int err) { query_refusal_ = err; }
@@ -76,6 +80,7 @@ class FakeKernel final : public PageSyscalls {
     std::lock_guard lock(mutex_);
     if (refusal_ != 0) return -refusal_;
     migrate_args_ = {pid, from.format() + ">" + to.format()};
+    migrate_calls_.push_back(migrate_args_.second);
     long left = 0;
     for (auto& [page, node] : node_of_) {
       if (!from.contains(node)) continue;
@@ -98,6 +103,7 @@ class FakeKernel final : public PageSyscalls {
   NumaMapsReader numaMaps() const {
     return [this]() -> Result<std::vector<NumaMapsEntry>> {
       std::lock_guard lock(mutex_);
+      ++numa_maps_reads_;
       NumaMapsEntry entry{kBase, "default", {}};
       for (const auto& [page, node] : node_of_) ++entry.pages_per_node[node];
       return std::vector<NumaMapsEntry>{entry};
@@ -110,9 +116,20 @@ class FakeKernel final : public PageSyscalls {
     return calls_;
   }
   std::pair<pid_t, std::string> migrateArgs() const { return migrate_args_; }
+  // Every migrate_pages call as "FROM>TO", sorted (concurrent calls come in any order).
+  std::vector<std::string> migrateCalls() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> calls = migrate_calls_;
+    std::sort(calls.begin(), calls.end());
+    return calls;
+  }
   int queries() const {
     std::lock_guard lock(mutex_);
     return queries_;
+  }
+  int numaMapsReads() const {
+    std::lock_guard lock(mutex_);
+    return numa_maps_reads_;
   }
 
  private:
@@ -122,6 +139,7 @@ class FakeKernel final : public PageSyscalls {
       uint64_t page = reinterpret_cast<uint64_t>(pages[i]);
       auto it = node_of_.find(page);
       status[i] = it == node_of_.end() || hidden_.count(page) != 0 ? -ENOENT : it->second;
+      if (absent_once_.erase(page) != 0) status[i] = -ENOENT;
     }
     return 0;
   }
@@ -185,12 +203,15 @@ class FakeKernel final : public PageSyscalls {
   std::set<uint64_t> busy_;
   std::set<uint64_t> sticky_;
   mutable std::set<uint64_t> hidden_;
+  mutable std::set<uint64_t> absent_once_;
   mutable std::map<uint64_t, int> late_;
   int refusal_ = 0;
   int query_refusal_ = 0;
   mutable std::vector<MoveCall> calls_;
   mutable int queries_ = 0;
+  mutable int numa_maps_reads_ = 0;
   mutable std::pair<pid_t, std::string> migrate_args_;
+  mutable std::vector<std::string> migrate_calls_;
 };
 
 std::vector<MapRange> rangeOfPages(uint64_t count) {
@@ -458,6 +479,23 @@ TEST(MovePages, PagesThatAppearOnTheSourceDuringTheMoveAreAskedForAgain) {
   EXPECT_EQ(report->pages_left_on_from, 1u);
 }
 
+TEST(MovePages, PagesNoCallConfirmedAreLookedUpNotCalledGone) {
+  FakeKernel kernel;
+  kernel.place(0, 100, 2);
+  kernel.setRoom(4, 30);  // its batch of 50 stops after 30 with ENOMEM, statuses unwritten
+  kernel.setRoom(5, 1000);
+  kernel.setAbsentAtFirstQuery(10);  // moved to 4, but the follow-up query catches it mid-way
+  auto report = movePagesIn(kPid, rangeOfPages(100), NodeSet::of({2}), NodeSet::of({4, 5}),
+                            optionsFor(kernel), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(kernel.nodeOf(10), 4);
+  EXPECT_EQ(report->pages_found, 100u);
+  EXPECT_EQ(report->pages_moved, 100u);
+  EXPECT_EQ(report->pages_gone, 0u);
+  EXPECT_EQ(report->pages_left_on_from, 0u);
+  EXPECT_THAT(report->moved_to, ElementsAre(Pair(4, 30u), Pair(5, 70u)));
+}
+
 TEST(MovePages, PagesThatFoundNoRoomAreNotAskedForAgain) {
   FakeKernel kernel;
   kernel.place(0, 100, 2);
@@ -608,6 +646,148 @@ TEST(MigrateProcessPages, PassesTheSetsAndReturnsPagesLeft) {
   auto gone = migrateProcessPages(kPid, NodeSet::of({2}), NodeSet::of({4}), kernel);
   ASSERT_FALSE(gone);
   EXPECT_THAT(gone.error().describe(), HasSubstr("migrate_pages pid 4242: the process is gone"));
+}
+
+TEST(PairSourcesWithTargets, LargestSourceFirstToTheTargetWithMostRoom) {
+  // Without free bytes: the target with the fewest pages planned so far; ties to the lower node.
+  EXPECT_THAT(pairSourcesWithTargets({{1, 100}, {2, 900}, {3, 0}}, NodeSet::of({4, 5}), {}, kPage),
+              ElementsAre(NodePair{2, 4, 900}, NodePair{1, 5, 100}));
+  EXPECT_THAT(pairSourcesWithTargets({{1, 10}, {2, 10}, {3, 10}}, NodeSet::of({6}), {}, kPage),
+              ElementsAre(NodePair{1, 6, 10}, NodePair{2, 6, 10}, NodePair{3, 6, 10}));
+}
+
+TEST(PairSourcesWithTargets, FollowsFreeBytes) {
+  // Node 5 has room for 1000 pages, node 4 for 300: the big source goes to 5, then 4 has more
+  // room left (300 against 100).
+  std::map<int, uint64_t> free_bytes = {{4, 300 * kPage}, {5, 1000 * kPage}};
+  EXPECT_THAT(pairSourcesWithTargets({{1, 900}, {2, 200}}, NodeSet::of({4, 5}), free_bytes, kPage),
+              ElementsAre(NodePair{1, 5, 900}, NodePair{2, 4, 200}));
+  // A target absent from free_bytes has no room; with none anywhere, sources still get a target.
+  EXPECT_THAT(pairSourcesWithTargets({{1, 5}}, NodeSet::of({4, 5}), {{5, 0}}, kPage),
+              ElementsAre(NodePair{1, 4, 5}));
+  EXPECT_TRUE(pairSourcesWithTargets({{1, 5}}, NodeSet(), {}, kPage).empty());
+}
+
+MoveOptions migrateOptionsFor(const FakeKernel& kernel, int workers) {
+  MoveOptions options = optionsFor(kernel, workers);
+  options.method = MoveMethod::kMigratePages;
+  return options;
+}
+
+TEST(MovePagesByMigratePages, OneCallPerSourceNodeAndNoPageByPageWork) {
+  FakeKernel kernel;
+  kernel.place(0, 300, 2);
+  kernel.place(300, 100, 3);
+  kernel.setRoom(4, 1000);
+  kernel.setRoom(5, 1000);
+  auto report = movePagesIn(kPid, rangeOfPages(400), NodeSet::of({2, 3}), NodeSet::of({4, 5}),
+                            migrateOptionsFor(kernel, 2), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_THAT(kernel.migrateCalls(), ElementsAre("2>4", "3>5"));
+  EXPECT_EQ(report->migrate_calls, 2u);
+  EXPECT_EQ(report->pages_migrated, 400u);
+  EXPECT_EQ(report->pages_found, 400u);
+  EXPECT_EQ(report->pages_moved, 400u);
+  EXPECT_EQ(report->pages_failed, 0u);
+  EXPECT_EQ(report->pages_left_on_from, 0u);
+  EXPECT_THAT(report->moved_to, ElementsAre(Pair(4, 300u), Pair(5, 100u)));
+  EXPECT_EQ(report->move_calls, 0u);
+  EXPECT_TRUE(kernel.calls().empty());
+  EXPECT_EQ(kernel.queries(), 0);
+  // Before and after the calls; the second showing nothing left is the verification.
+  EXPECT_EQ(kernel.numaMapsReads(), 2);
+  EXPECT_EQ(kernel.nodeOf(350), 5);
+}
+
+TEST(MovePagesByMigratePages, WhatATargetCannotHoldGoesToTheOthersByMovePages) {
+  FakeKernel kernel;
+  kernel.place(0, 300, 2);
+  kernel.setRoom(4, 100);
+  kernel.setRoom(5, 1000);
+  auto report = movePagesIn(kPid, rangeOfPages(300), NodeSet::of({2}), NodeSet::of({4, 5}),
+                            migrateOptionsFor(kernel, 2), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_THAT(kernel.migrateCalls(), ElementsAre("2>4"));
+  EXPECT_EQ(report->pages_migrated, 100u);
+  EXPECT_EQ(report->pages_found, 300u);
+  EXPECT_EQ(report->pages_moved, 300u);
+  EXPECT_EQ(report->pages_left_on_from, 0u);
+  EXPECT_THAT(report->moved_to, ElementsAre(Pair(4, 100u), Pair(5, 200u)));
+  EXPECT_GT(report->move_calls, 0u);
+  for (uint64_t i = 0; i < 300; ++i) EXPECT_NE(kernel.nodeOf(i), 2) << i;
+}
+
+TEST(MovePagesByMigratePages, WhatNoTargetCanHoldIsReportedAsENOMEM) {
+  FakeKernel kernel;
+  kernel.place(0, 200, 2);
+  kernel.setRoom(4, 20);
+  kernel.setRoom(5, 30);
+  auto report = movePagesIn(kPid, rangeOfPages(200), NodeSet::of({2}), NodeSet::of({4, 5}),
+                            migrateOptionsFor(kernel, 1), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(report->pages_moved, 50u);
+  EXPECT_EQ(report->pages_failed, 150u);
+  EXPECT_THAT(report->failures, ElementsAre(Pair(ENOMEM, 150u)));
+  EXPECT_EQ(report->pages_left_on_from, 150u);
+}
+
+TEST(MovePagesByMigratePages, WithoutNumaMapsTheStatusQueryCounts) {
+  FakeKernel kernel;
+  kernel.place(0, 50, 2);
+  kernel.place(50, 50, 7);
+  kernel.setRoom(4, 1000);
+  auto report = movePagesIn(kPid, rangeOfPages(100), NodeSet::of({2}), NodeSet::of({4}),
+                            migrateOptionsFor(kernel, 1));
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(report->pages_migrated, 50u);
+  EXPECT_EQ(report->pages_moved, 50u);
+  EXPECT_THAT(report->moved_to, ElementsAre(Pair(4, 50u)));
+  EXPECT_EQ(kernel.nodeOf(10), 4);
+  EXPECT_EQ(kernel.nodeOf(60), 7);
+}
+
+TEST(MovePagesByMigratePages, ARefusalIsAnErrorNamingTheCall) {
+  FakeKernel kernel;
+  kernel.place(0, 10, 2);
+  kernel.refuseWith(ESRCH);
+  auto report = movePagesIn(kPid, rangeOfPages(10), NodeSet::of({2}), NodeSet::of({4}),
+                            migrateOptionsFor(kernel, 2), kernel.numaMaps());
+  ASSERT_FALSE(report);
+  EXPECT_THAT(report.error().describe(), HasSubstr("migrate_pages pid 4242: the process is gone"));
+}
+
+TEST(MovePagesByMigratePages, SourcesAlsoInTheTargetsStay) {
+  FakeKernel kernel;
+  kernel.place(0, 10, 2);
+  kernel.place(10, 10, 4);
+  kernel.setRoom(4, 1000);
+  auto report = movePagesIn(kPid, rangeOfPages(20), NodeSet::of({2, 4}), NodeSet::of({4}),
+                            migrateOptionsFor(kernel, 2), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_THAT(kernel.migrateCalls(), ElementsAre("2>4"));
+  EXPECT_EQ(report->pages_moved, 10u);
+  EXPECT_THAT(report->moved_to, ElementsAre(Pair(4, 10u)));
+}
+
+TEST(MovePagesByMigratePages, ATargetOutsideTheCpusetIsRefusedBeforeAnythingMoves) {
+  FakeKernel kernel;
+  kernel.place(0, 10, 2);
+  kernel.setRoom(4, 1000);
+  kernel.setRoom(5, 1000);
+  MemsAllowedReader mems = []() -> Result<NodeSet> { return NodeSet::of({2, 4}); };
+  auto report = movePagesIn(kPid, rangeOfPages(10), NodeSet::of({2}), NodeSet::of({4, 5}),
+                            migrateOptionsFor(kernel, 2), kernel.numaMaps(), mems);
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code(), std::errc::permission_denied);
+  EXPECT_THAT(report.error().describe(), HasSubstr("nodes 5 are not in the process's cpuset"));
+  EXPECT_TRUE(kernel.migrateCalls().empty());
+  EXPECT_EQ(kernel.nodeOf(3), 2);
+  // Inside the cpuset, the same move goes ahead.
+  MemsAllowedReader wide = []() -> Result<NodeSet> { return NodeSet::of({2, 4, 5}); };
+  auto moved = movePagesIn(kPid, rangeOfPages(10), NodeSet::of({2}), NodeSet::of({4, 5}),
+                           migrateOptionsFor(kernel, 2), kernel.numaMaps(), wide);
+  ASSERT_TRUE(moved) << moved.error().describe();
+  EXPECT_EQ(moved->pages_moved, 10u);
 }
 
 TEST(ErrnoName, NamesKnownErrnos) {

@@ -153,6 +153,22 @@ TEST(PlacementLive, AProcessThatIsGoneIsESRCH) {
   auto migrated = migrateProcessPages(gone, NodeSet::of({0}), NodeSet::of({0}));
   ASSERT_FALSE(migrated);
   EXPECT_EQ(migrated.error().code(), std::errc::no_such_process);
+
+  MoveOptions by_migrate;
+  by_migrate.method = MoveMethod::kMigratePages;
+  auto by_migrate_moved = movePages(gone, NodeSet::of({0}), NodeSet::of({0}), by_migrate);
+  ASSERT_FALSE(by_migrate_moved);
+  EXPECT_EQ(by_migrate_moved.error().code(), std::errc::no_such_process);
+
+  auto mems = readMemsAllowedAt(FsRoot::live().value(), gone);
+  ASSERT_FALSE(mems);
+  EXPECT_EQ(mems.error().code(), std::errc::no_such_process);
+}
+
+TEST(PlacementLive, OurMemsAllowedIncludeAnOnlineNode) {
+  auto mems = readMemsAllowedAt(FsRoot::live().value(), getpid());
+  ASSERT_TRUE(mems) << mems.error().describe();
+  EXPECT_FALSE(mems->empty());
 }
 
 }  // namespace

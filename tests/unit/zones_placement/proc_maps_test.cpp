@@ -210,5 +210,20 @@ TEST(NumaMaps, RefusesMalformedLines) {
   }
 }
 
+TEST(MemsAllowed, ReadsTheListLineOfStatus) {
+  auto nodes = parseMemsAllowed({"Name:\tmemhold", "Mems_allowed:\t00000000,00000006",
+                                 "Mems_allowed_list:\t1-2,5", "voluntary_ctxt_switches:\t3"});
+  ASSERT_TRUE(nodes) << nodes.error().describe();
+  EXPECT_EQ(*nodes, NodeSet::of({1, 2, 5}));
+}
+
+TEST(MemsAllowed, RefusesAStatusWithoutTheLineOrWithGarbage) {
+  auto none = parseMemsAllowed({"Name:\tx", "Mems_allowed:\t1"});
+  ASSERT_FALSE(none);
+  EXPECT_TRUE(none.error().isBadInput());
+  EXPECT_THAT(none.error().describe(), HasSubstr("Mems_allowed_list"));
+  EXPECT_FALSE(parseMemsAllowed({"Mems_allowed_list:\t1-x"}));
+}
+
 }  // namespace
 }  // namespace softzone::zones

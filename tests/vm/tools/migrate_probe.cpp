@@ -1,6 +1,7 @@
 // migrate_probe: drives the page-placement engine in guests and times commands for benchmarks.
 //
 //   migrate_probe move --pid P --from NODES --to NODES [--workers N] [--all] [--by-free]
+//                      [--method move_pages|migrate_pages]
 //   migrate_probe migrate --pid P --from NODES --to NODES      (migrate_pages(2))
 //   migrate_probe census --pid P
 //   migrate_probe time CMD ARGS...
@@ -37,6 +38,7 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr const char* kUsage =
     "usage: migrate_probe move --pid P --from NODES --to NODES [--workers N] [--all] [--by-free]\n"
+    "                          [--method move_pages|migrate_pages]\n"
     "       migrate_probe migrate --pid P --from NODES --to NODES\n"
     "       migrate_probe census --pid P\n"
     "       migrate_probe time CMD ARGS...\n";
@@ -48,6 +50,7 @@ struct Args {
   int workers = 1;
   bool move_all = false;
   bool by_free = false;
+  zones::MoveMethod method = zones::MoveMethod::kMovePages;
 };
 
 int usage(const std::string& problem) {
@@ -81,6 +84,14 @@ std::string parseArgs(int argc, char** argv, Args& args) {
       if (!number || *number <= 0) return std::string(key) + " needs a positive number";
       if (key == "--pid") args.pid = static_cast<pid_t>(*number);
       if (key == "--workers") args.workers = static_cast<int>(*number);
+    } else if (key == "--method") {
+      if (value == "move_pages") {
+        args.method = zones::MoveMethod::kMovePages;
+      } else if (value == "migrate_pages") {
+        args.method = zones::MoveMethod::kMigratePages;
+      } else {
+        return "--method must be move_pages or migrate_pages";
+      }
     } else if (key == "--from" || key == "--to") {
       auto nodes = NodeSet::parse(value, key);
       if (!nodes) return nodes.error().describe();
@@ -122,6 +133,8 @@ void printReport(const zones::MoveReport& report) {
               report.pages_hidden, report.pages_swept);
   std::printf("scan_ms=%.1f\nmove_ms=%.1f\nsweep_ms=%.1f\nverify_ms=%.1f\nelapsed_ms=%.1f\n",
               report.scan_ms, report.move_ms, report.sweep_ms, report.verify_ms, report.elapsed_ms);
+  std::printf("pages_migrated=%lu\nmigrate_calls=%lu\nmigrate_ms=%.1f\n", report.pages_migrated,
+              report.migrate_calls, report.migrate_ms);
   for (const auto& [node, pages] : report.moved_to) std::printf("moved_to_%d=%lu\n", node, pages);
   for (const auto& [err, pages] : report.failures) {
     std::printf("failed_%s=%lu\n", zones::errnoName(err).c_str(), pages);
@@ -137,6 +150,7 @@ int runMove(const Args& args) {
   if (!args.pid || !args.from || !args.to) return usage("move needs --pid, --from and --to");
   zones::MoveOptions options;
   options.workers = args.workers;
+  options.method = args.method;
   options.flags = args.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
   if (args.by_free) options.free_bytes = freeBytesOf(*args.to);
   auto report = zones::movePages(*args.pid, *args.from, *args.to, options);

@@ -2,7 +2,8 @@
 # memory between fake nodes and loses nothing: 200 MiB held on two nodes (SRC) goes to two others
 # (DST) with one worker and back with two, each byte checked after every move and a census showing
 # no page left behind; a move to one node too small for it reports its ENOMEM failures and moves
-# what fits. Then pages NUMA balancing has marked for hinting faults, which 6.1's status query
+# what fits. The same again by the migrate_pages method (one migrate_pages(2) call per source
+# node, concurrently, move_pages for what it leaves). Then pages NUMA balancing has marked for hinting faults, which 6.1's status query
 # cannot see, are moved all the same (the engine sweeps them with migrate_pages), as numa_maps,
 # the kernel's own count, confirms. Nodes are chosen by free memory: fake node sizes differ from
 # boot to boot.
@@ -72,6 +73,39 @@ echo "memory intact"
 step "all of it to $DST"
 migrate_probe move --pid "$HOLD_PID" --from "$SRC,$SMALL" --to "$DST" >/tmp/move4.txt
 expect_complete /tmp/move4.txt "$SRC,$SMALL" "$mib"
+hold_check
+
+step "$DST -> $SRC by migrate_pages, one call per source node on two workers"
+migrate_probe move --pid "$HOLD_PID" --from "$DST" --to "$SRC" --method migrate_pages --workers 2 \
+  >/tmp/move6.txt
+expect_complete /tmp/move6.txt "$DST" "$mib"
+[ "$(value_of pages_migrated /tmp/move6.txt)" -gt 0 ] || fail "migrate_pages moved nothing"
+hold_check
+echo "memory intact"
+
+step "$SRC -> $SMALL by migrate_pages, too small: failures are reported, what fits moves"
+migrate_probe move --pid "$HOLD_PID" --from "$SRC" --to "$SMALL" --method migrate_pages \
+  --workers 2 >/tmp/move7.txt
+cat /tmp/move7.txt
+found=$(value_of pages_found /tmp/move7.txt)
+moved=$(value_of pages_moved /tmp/move7.txt)
+failed=$(value_of pages_failed /tmp/move7.txt)
+[ "$failed" -gt 0 ] || fail "nothing failed although node $SMALL cannot hold $mib MiB"
+[ "$(value_of failed_ENOMEM /tmp/move7.txt)" -gt 0 ] || fail "no ENOMEM among the failures"
+[ "$moved" -gt 0 ] || fail "nothing moved to node $SMALL"
+expect_eq "moved + failed + gone" "$found" \
+  "$((moved + failed + $(value_of pages_gone /tmp/move7.txt)))"
+left=$(pages_on "$HOLD_PID" "$SRC")
+echo "numa_maps: $left pages on $SRC, $(pages_on "$HOLD_PID" "$SMALL") on $SMALL"
+expect_eq "pages left on $SRC (report and numa_maps)" "$(value_of pages_left_on_from /tmp/move7.txt)" "$left"
+[ "$left" -ge "$failed" ] || fail "numa_maps has $left pages on $SRC, the report $failed failed"
+hold_check
+echo "memory intact"
+
+step "all of it to $DST by migrate_pages"
+migrate_probe move --pid "$HOLD_PID" --from "$SRC,$SMALL" --to "$DST" --method migrate_pages \
+  --workers 2 >/tmp/move8.txt
+expect_complete /tmp/move8.txt "$SRC,$SMALL" "$mib"
 hold_check
 hold_stop
 
