@@ -2,7 +2,9 @@
 # The softzone demo, from a fresh clone on Debian 12 (as root): installs what is missing, builds,
 # then walks an admin's first day on a 1 GiB, 2-CPU machine emulated by QEMU (Debian's 6.12 kernel):
 #   1. boot it as it is and plan the built-in example spec (examples/demo.ini): the numa=fake= line;
-#   2. boot it again with that line and run the demo case there (verify, then the zones at work).
+#   2. boot it again with that line and run the demo case there: verify the kernel, apply the
+#      partitions, bind a library tree to the shared zone, run workloads in two partitions (one
+#      reclaims in its own nodes, one is OOM-killed in its own cpuset) and report per zone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -24,4 +26,6 @@ guest --fake off --test plan-live --workdir "$root/build/demo/plan"
 param=$(cat "$root/build/demo/plan/out/cmdline")
 echo
 echo "### 2. Rebooted with $param"
-guest --fake "${param#numa=fake=}" --test demo --workdir "$root/build/demo/run"
+guest --fake "${param#numa=fake=}" --disk-size 1G --test demo --workdir "$root/build/demo/run"
+echo
+echo "### The report as HTML: $root/build/demo/run/out/report.html"

@@ -12,8 +12,8 @@ packages=(
   clang libclang-rt-14-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
-  # host-side checks of guest results
-  python3
+  # host-side checks of guest results; chromium renders report HTML pages (report-oom check)
+  python3 chromium
 )
 
 missing=()

@@ -13,6 +13,22 @@ constexpr std::array kCommands = {
     Command{"topology", cmdTopology, "show NUMA nodes (fake and physical), memory, CPUs, cpusets"},
     Command{"plan", cmdPlan, "plan a spec: the numa=fake= boot parameter and the node map"},
     Command{"verify", cmdVerify, "check the running kernel against a spec's plan"},
+    Command{"apply", cmdApply, "reconcile the live partitions with a spec (--dry-run, --prune)"},
+    Command{"create", cmdCreate, "create a partition on free nodes (--nodes or --size)"},
+    Command{"resize", cmdResize, "grow or shrink a partition; shrinking moves its pages first"},
+    Command{"destroy", cmdDestroy, "destroy a partition; its tasks leave, its nodes become free"},
+    Command{"attach", cmdAttach, "move processes (all threads) and their pages into a partition"},
+    Command{"exec", cmdExec, "run a command inside a partition"},
+    Command{"migrate", cmdMigrate, "move a process's or a partition's pages to nodes"},
+    Command{"list", cmdList, "the zones: nodes, CPUs, tasks, memory, drift"},
+    Command{"status", cmdStatus, "one zone (or all) in detail"},
+    Command{"recover", cmdRecover, "complete or roll back an interrupted zonectl operation"},
+    Command{"report", cmdReport, "memory, reclaim, pressure and OOM kills per zone (table, JSON, HTML)"},
+    Command{"snapshot", cmdSnapshot, "save every per-node counter now, for report --since"},
+    Command{"run", cmdRun, "run a command in a zone and report what it did to memory"},
+    Command{"top", cmdTop, "a live view of the zones, refreshed every second (q quits)"},
+    Command{"bind", cmdBind, "put the page cache of file trees on a zone's nodes (and keep it there)"},
+    Command{"residency", cmdResidency, "cached pages of files and trees, per node and per zone"},
 };
 
 }  // namespace

@@ -53,5 +53,24 @@ Error readError(const Context& ctx, Error error);
 Status cmdTopology(Context& ctx, const std::vector<std::string>& args);
 Status cmdPlan(Context& ctx, const std::vector<std::string>& args);
 Status cmdVerify(Context& ctx, const std::vector<std::string>& args);
+// Partitions at run time (cmd_{create,resize,destroy,attach,exec,migrate,apply,list,status,recover}).
+Status cmdCreate(Context& ctx, const std::vector<std::string>& args);
+Status cmdResize(Context& ctx, const std::vector<std::string>& args);
+Status cmdDestroy(Context& ctx, const std::vector<std::string>& args);
+Status cmdAttach(Context& ctx, const std::vector<std::string>& args);
+Status cmdExec(Context& ctx, const std::vector<std::string>& args);
+Status cmdMigrate(Context& ctx, const std::vector<std::string>& args);
+Status cmdApply(Context& ctx, const std::vector<std::string>& args);
+Status cmdList(Context& ctx, const std::vector<std::string>& args);
+Status cmdStatus(Context& ctx, const std::vector<std::string>& args);
+Status cmdRecover(Context& ctx, const std::vector<std::string>& args);
+Status cmdReport(Context& ctx, const std::vector<std::string>& args);
+Status cmdSnapshot(Context& ctx, const std::vector<std::string>& args);
+Status cmdRun(Context& ctx, const std::vector<std::string>& args);
+Status cmdTop(Context& ctx, const std::vector<std::string>& args);
+// The report verbs' output: `path` "" or "-" is ctx.out, else a file (cmd_report.cpp).
+Status writeReportOutput(Context& ctx, const std::string& path, const std::string& text);
+Status cmdBind(Context& ctx, const std::vector<std::string>& args);
+Status cmdResidency(Context& ctx, const std::vector<std::string>& args);
 
 }  // namespace softzone::tools

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -126,6 +127,8 @@ Result<Fd> FsRoot::openAt(std::string_view path, int flags, bool no_follow) cons
   // In a fixture tree, absolute symlinks and ".." must stay inside it, and /proc magic links
   // must not lead back out to the host.
   uint64_t resolve = live_ ? 0 : RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  // A subtree (cgroupfs) follows no symlink at all and cannot be left with "..".
+  if (no_symlinks_) resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   // Decided once per call: re-reading the flag after a successful openat2 (another thread may
   // set it) would open the file twice and leak the first descriptor.
   bool use_openat = g_openat2_missing.load(std::memory_order_relaxed);
@@ -210,6 +213,102 @@ Status FsRoot::writeAttribute(std::string_view path, std::string_view value) con
                                " of " + std::to_string(value.size()) + " bytes");
   }
   return {};
+}
+
+Result<std::pair<Fd, std::string>> FsRoot::openParentAt(std::string_view path) const {
+  std::string rel = relativePath(path);
+  while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+  size_t slash = rel.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : rel.substr(0, slash);
+  std::string leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  if (leaf.empty() || leaf == "." || leaf == "..") {
+    return errnoError(EINVAL, std::string(path) + " does not name an entry");
+  }
+  SZ_TRY(dir, openAt(parent, O_PATH | O_DIRECTORY));
+  return std::pair<Fd, std::string>(std::move(dir), std::move(leaf));
+}
+
+Status FsRoot::mkdirAt(std::string_view path, mode_t mode) const {
+  auto parent = openParentAt(path);
+  if (!parent) return errnoError(parent.error().code().value(), "creating " + std::string(path));
+  if (::mkdirat(parent->first.get(), parent->second.c_str(), mode) != 0) {
+    return errnoError(errno, "creating " + std::string(path));
+  }
+  return {};
+}
+
+Status FsRoot::makeDirs(std::string_view path, mode_t mode) const {
+  std::string rel = relativePath(path);
+  if (rel == ".") return {};
+  size_t pos = 0;
+  while (pos <= rel.size()) {
+    size_t end = rel.find('/', pos);
+    if (end == std::string::npos) end = rel.size();
+    if (end > pos) {
+      std::string prefix = rel.substr(0, end);
+      Status made = mkdirAt(prefix, mode);
+      if (!made && made.error().code() != std::errc::file_exists) return made;
+    }
+    pos = end + 1;
+  }
+  auto dir = openAt(path, O_PATH | O_DIRECTORY);
+  if (!dir) return std::move(dir).error();
+  return {};
+}
+
+Status FsRoot::rmdirAt(std::string_view path) const {
+  auto parent = openParentAt(path);
+  if (!parent) return errnoError(parent.error().code().value(), "removing " + std::string(path));
+  if (::unlinkat(parent->first.get(), parent->second.c_str(), AT_REMOVEDIR) != 0) {
+    return errnoError(errno, "removing " + std::string(path));
+  }
+  return {};
+}
+
+Status FsRoot::unlinkAt(std::string_view path) const {
+  auto parent = openParentAt(path);
+  if (!parent) return errnoError(parent.error().code().value(), "removing " + std::string(path));
+  if (::unlinkat(parent->first.get(), parent->second.c_str(), 0) != 0) {
+    return errnoError(errno, "removing " + std::string(path));
+  }
+  return {};
+}
+
+Status FsRoot::replaceFile(std::string_view path, std::string_view content) const {
+  auto parent = openParentAt(path);
+  if (!parent) return errnoError(parent.error().code().value(), "writing " + std::string(path));
+  const std::string& leaf = parent->second;
+  std::string temp = "." + leaf + ".tmp." + std::to_string(::getpid());
+  // O_PATH descriptors can't be the dirfd of a create: reopen the directory for real.
+  Fd dir(::openat(parent->first.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return errnoError(errno, "writing " + std::string(path));
+  Fd file(::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   kCreateMode));
+  if (!file.valid()) return errnoError(errno, "writing " + std::string(path));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = writeRetrying(file.get(), content.data() + done, content.size() - done);
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::unlinkat(dir.get(), temp.c_str(), 0);
+      return errnoError(err, "writing " + std::string(path));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(file.get()) != 0 || ::renameat(dir.get(), temp.c_str(), dir.get(), leaf.c_str()) != 0) {
+    int err = errno;
+    ::unlinkat(dir.get(), temp.c_str(), 0);
+    return errnoError(err, "writing " + std::string(path));
+  }
+  ::fsync(dir.get());  // the rename itself survives a crash
+  return {};
+}
+
+Result<FsRoot> FsRoot::openSubtree(std::string_view dir) const {
+  SZ_TRY(fd, openAt(dir, O_PATH | O_DIRECTORY));
+  FsRoot sub(hostPath(dir), std::move(fd), live_);
+  sub.no_symlinks_ = true;
+  return sub;
 }
 
 }  // namespace softzone

@@ -1,6 +1,8 @@
 // FsRoot: every sysfs/procfs/cgroupfs path resolved in one root ("/" live, a fixture tree).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,13 +67,38 @@ class FsRoot {
   // Writes the whole string in one write(2), as cgroupfs and sysfs expect; no O_CREAT.
   Status writeAttribute(std::string_view path, std::string_view value) const;
 
+  // --- changing the tree (cgroup directories, softzone's state, lock and journal files) ---
+  // The last component is never followed: mkdirat/unlinkat/renameat act on the name itself.
+
+  // mkdir(2) of `path`; an existing entry is EEXIST.
+  Status mkdirAt(std::string_view path, mode_t mode = 0755) const;
+  // `path` and every missing directory above it; existing directories are fine.
+  Status makeDirs(std::string_view path, mode_t mode = 0755) const;
+  // rmdir(2): for cgroups, removes the cgroup (EBUSY while it has tasks or children).
+  Status rmdirAt(std::string_view path) const;
+  // unlink(2) of a file; a missing file is ENOENT.
+  Status unlinkAt(std::string_view path) const;
+  // Replaces the file at `path` with `content` atomically: a temporary file beside it is
+  // written, fsync'ed and renamed over it, so a reader (or a crash) sees the old or the new
+  // content, never a mix.
+  Status replaceFile(std::string_view path, std::string_view content) const;
+
+  // A root at directory `dir` of this one in which no symlink is followed at all and ".." cannot
+  // climb out (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): cgroupfs writes go through one,
+  // relative to the cgroup mount. isLive() is inherited: it still is the running system.
+  Result<FsRoot> openSubtree(std::string_view dir) const;
+
  private:
   FsRoot(std::string root, Fd dirfd, bool live)
       : root_(std::move(root)), dirfd_(std::move(dirfd)), live_(live) {}
 
+  // The directory holding `path` (opened O_PATH) and the last component's name.
+  Result<std::pair<Fd, std::string>> openParentAt(std::string_view path) const;
+
   std::string root_;
   Fd dirfd_;
   bool live_ = false;
+  bool no_symlinks_ = false;  // openSubtree(): refuse every symlink, stay beneath the root
 };
 
 }  // namespace softzone

@@ -9,15 +9,9 @@
 
 #include "softzone/plan.h"
 
-namespace {
+#include "fuzz_check.h"
 
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant violated: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+using softzone::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

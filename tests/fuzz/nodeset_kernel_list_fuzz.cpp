@@ -9,14 +9,11 @@
 
 #include "softzone/nodeset.h"
 
-namespace {
+#include "fuzz_check.h"
 
-// A violated invariant is a finding: print it and abort so libFuzzer saves the input.
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant violated: %s\n", what);
-  std::abort();
-}
+using softzone::fuzz::check;
+
+namespace {
 
 // Checks the set operations against a per-id model, splitting the input at its first '|' into
 // two lists so both operands come from the fuzzer.

@@ -9,14 +9,11 @@
 
 #include "softzone/nodeset.h"
 
-namespace {
+#include "fuzz_check.h"
 
-// A violated invariant is a finding: print it and abort so libFuzzer saves the input.
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant violated: %s\n", what);
-  std::abort();
-}
+using softzone::fuzz::check;
+
+namespace {
 
 void checkSetInvariants(const softzone::NodeSet& set) {
   std::vector<int> ids = set.ids();

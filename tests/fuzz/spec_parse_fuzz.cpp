@@ -11,13 +11,12 @@
 #include "softzone/plan.h"
 #include "softzone/spec.h"
 
+#include "fuzz_check.h"
+
+using softzone::fuzz::check;
+
 namespace {
 
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant violated: %s\n", what);
-  std::abort();
-}
 
 // Two sockets of 8 GiB, 4 CPUs each: big enough that many fuzzed specs plan.
 softzone::planner::Machine fuzzMachine() {

@@ -1,0 +1,433 @@
+// Binding files' page cache to nodes: populate from a worker bound with MPOL_BIND, migrate what is
+// cached elsewhere with move_pages(2) and MPOL_MF_MOVE_ALL, count every page's outcome.
+#include <fcntl.h>
+#include <numaif.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <thread>
+
+#include "file_map.h"
+#include "softzone/page_cache.h"
+
+namespace softzone::cache {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxNodes = 1024;  // Debian's CONFIG_NODES_SHIFT=10
+constexpr int kStatusUnset = INT_MIN;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Status bindThreadTo(const NodeSet& targets) {
+  constexpr int kBits = 8 * sizeof(unsigned long);
+  std::array<unsigned long, kMaxNodes / kBits> mask{};
+  for (int id : targets.ids()) {
+    if (id < kMaxNodes) mask[static_cast<size_t>(id / kBits)] |= 1UL << (id % kBits);
+  }
+  if (::set_mempolicy(MPOL_BIND, mask.data(), kMaxNodes + 1) != 0) {
+    int err = errno;
+    return errnoError(err, "set_mempolicy(MPOL_BIND, " + targets.format() +
+                               "): the target nodes must be online, have memory and be in this "
+                               "process's cpuset mems");
+  }
+  return {};
+}
+
+// Whether another process holds the file open for writing: a read lease is refused (EAGAIN)
+// exactly then. nullopt when leases are not available here (not the owner without CAP_LEASE,
+// a filesystem without them).
+std::optional<bool> openForWriting(int fd) {
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+    return false;
+  }
+  if (errno == EAGAIN) return true;
+  return std::nullopt;
+}
+
+// One page's story in one window.
+struct PageState {
+  bool cached_before = false;
+  int node_before = detail::kNotCached;
+  int node_after = detail::kNotCached;  // after populate, before moves
+  int moved_status = kStatusUnset;      // the move's status, when it was asked to move
+};
+
+// A window looked at and populated, waiting for the group's moves.
+struct PendingWindow {
+  size_t file = 0;  // index into the group's files
+  detail::MappedWindow window;
+  std::vector<PageState> pages;
+  std::vector<int> nodes_after;
+};
+
+// A file of the group, for its line in the report when pages of it could not be placed.
+struct PendingFile {
+  const TreeFile* file = nullptr;
+  uint64_t failed_pages = 0;
+  std::map<FailReason, std::string> reasons;
+};
+
+// Pages per group: moves are planned over this many pages of however many files (small files
+// would otherwise cost a call per file and target), and this many stay mapped meanwhile.
+constexpr size_t kGroupPages = 65536;
+constexpr size_t kGroupWindows = 4096;
+// readahead(2) reads at most max(the device's io_pages, its readahead size) per call: 128 KiB is
+// the kernel's default readahead size, so chunks of it are never cut short.
+constexpr uint64_t kReadaheadChunkBytes = 128 << 10;
+
+// Binds files, grouped; lives in the worker thread.
+class Binder {
+ public:
+  Binder(const BindOptions& options, BindReport& report)
+      : options_(options),
+        syscalls_(options.syscalls != nullptr ? *options.syscalls : zones::kernelPageSyscalls()),
+        free_bytes_(options.free_bytes),
+        report_(report) {}
+
+  void run(const std::vector<TreeFile>& files) {
+    auto bound = options_.bind_thread ? options_.bind_thread(options_.targets)
+                                      : bindThreadTo(options_.targets);
+    if (!bound) {
+      report_.stopped_by = std::move(bound).error();
+      return;
+    }
+    for (const TreeFile& file : files) {
+      ++report_.files;
+      report_.size_bytes += file.size_bytes;
+      report_.pages += (file.size_bytes + detail::pageBytes() - 1) / detail::pageBytes();
+      bindFile(file);
+      if (report_.stopped_by) break;
+    }
+    flush();
+  }
+
+ private:
+  void fileFailure(const TreeFile& file, FailReason reason, std::string detail) {
+    report_.file_failures.push_back({file.path, reason, std::move(detail)});
+  }
+
+  void bindFile(const TreeFile& file) {
+    auto fd = detail::openForCache(file.path);
+    if (!fd) {
+      int err = fd.error().code().value();
+      fileFailure(file, failReasonOfErrno(err), fd.error().describe());
+      return;
+    }
+    if (openForWriting(fd->get()).value_or(false)) {
+      fileFailure(file, FailReason::kBeingWritten,
+                  "open for writing by another process: its pages are being dirtied and added; "
+                  "bind it when the writer is done");
+      return;
+    }
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) {
+      fileFailure(file, FailReason::kGone, errnoError(errno, "fstat").describe());
+      return;
+    }
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    size_t file_index = group_files_.size();
+    group_files_.push_back({&file, 0, {}});
+    for (uint64_t offset = 0; offset < size && !report_.stopped_by;
+         offset += detail::kWindowBytes) {
+      uint64_t length = std::min(detail::kWindowBytes, size - offset);
+      auto window = detail::MappedWindow::map(fd->get(), offset, length);
+      Status done = window ? prepareWindow(fd->get(), std::move(*window), file_index)
+                           : Status(std::move(window).error());
+      if (!done) {
+        Error error = std::move(done).error();
+        if (error.code() == make_error_code(Errc::kUnsupported)) {
+          report_.stopped_by = std::move(error);
+          return;
+        }
+        fileFailure(file, failReasonOfErrno(error.code().value()), error.describe());
+        return;
+      }
+    }
+    // The mappings outlive the descriptor; moves wait until a group is large.
+    if (group_pages_ >= kGroupPages || group_.size() >= kGroupWindows) flush();
+  }
+
+  // Looks at one window and populates what is not cached; the moves wait for flush().
+  Status prepareWindow(int fd, detail::MappedWindow window, size_t file_index) {
+    PendingWindow pending{file_index, std::move(window), {}, {}};
+    const detail::MappedWindow& w = pending.window;
+    std::vector<PageState>& pages = pending.pages;
+    pages.resize(w.pages());
+    // What is cached, and where, before anything is done.
+    SZ_TRY(cached_before, w.cachedPages());
+    SZ_CHECK(w.faultIn(runsOf(cached_before, true)));
+    SZ_TRY(nodes_before, w.nodesOf(cached_before, syscalls_));
+    for (size_t i = 0; i < pages.size(); ++i) {
+      pages[i].cached_before = cached_before[i] != 0;
+      pages[i].node_before = nodes_before[i];
+    }
+    auto missing = runsOf(cached_before, false);
+    if (missing.empty()) {
+      pending.nodes_after = std::move(nodes_before);
+    } else {
+      populate(fd, w, missing);
+      SZ_TRY(cached_after, w.cachedPages());
+      SZ_TRY(nodes_after, w.nodesOf(cached_after, syscalls_));
+      pending.nodes_after = std::move(nodes_after);
+    }
+    for (size_t i = 0; i < pages.size(); ++i) pages[i].node_after = pending.nodes_after[i];
+    group_pages_ += pages.size();
+    group_.push_back(std::move(pending));
+    return {};
+  }
+
+  // Reads the missing runs in with this thread's MPOL_BIND. readahead(2) reads at most the
+  // device's readahead size per call, so it is called per chunk of that size (the reads are
+  // asynchronous: all are under way before the first completes); MADV_POPULATE_READ then waits
+  // for them, maps the pages, and reads anything readahead skipped.
+  void populate(int fd, const detail::MappedWindow& window, const std::vector<PageRun>& missing) {
+    for (const PageRun& run : missing) {
+      uint64_t start = window.offset() + run.first * detail::pageBytes();
+      uint64_t end = window.offset() + run.end * detail::pageBytes();
+      for (uint64_t at = start; at < end; at += kReadaheadChunkBytes) {
+        ::readahead(fd, static_cast<off64_t>(at), std::min(kReadaheadChunkBytes, end - at));
+      }
+    }
+    // Errors here show as pages not cached afterwards, counted per page.
+    (void)window.faultIn(missing);
+  }
+
+  // Moves the group's misplaced pages (one plan over all of its files, so calls are large and
+  // grouped by target), counts every page, and unmaps.
+  void flush() {
+    if (group_.empty()) return;
+    std::vector<int> nodes;
+    std::vector<std::pair<size_t, size_t>> where;  // (window, page) of each entry of `nodes`
+    nodes.reserve(group_pages_);
+    where.reserve(group_pages_);
+    for (size_t w = 0; w < group_.size(); ++w) {
+      for (size_t i = 0; i < group_[w].nodes_after.size(); ++i) {
+        nodes.push_back(group_[w].nodes_after[i]);
+        where.emplace_back(w, i);
+      }
+    }
+    moveMisplaced(nodes, where);
+    for (PendingWindow& pending : group_) count(pending);
+    for (PendingFile& file : group_files_) {
+      if (file.failed_pages > 0 && !file.reasons.empty()) {
+        fileFailure(*file.file, file.reasons.begin()->first,
+                    std::to_string(file.failed_pages) +
+                        " pages not placed: " + file.reasons.begin()->second);
+      }
+    }
+    group_.clear();
+    group_files_.clear();
+    group_pages_ = 0;
+  }
+
+  // One move_pages call's pages (entries of the group) and what the kernel said.
+  struct MoveCall {
+    int node = 0;
+    std::vector<size_t> entries;
+    std::vector<void*> addresses;
+    std::vector<int> status;
+    long rc = 0;
+  };
+
+  void moveMisplaced(const std::vector<int>& nodes_after,
+                     const std::vector<std::pair<size_t, size_t>>& where) {
+    auto batches = planCacheMoves(nodes_after, options_.targets, free_bytes_, detail::pageBytes());
+    std::vector<MoveCall> calls;
+    for (const MoveBatch& batch : batches) {
+      size_t chunk = detail::kMoveBatchPages;
+      for (size_t first = 0; first < batch.pages.size(); first += chunk) {
+        MoveCall call;
+        call.node = batch.node;
+        size_t end = std::min(batch.pages.size(), first + chunk);
+        call.entries.assign(batch.pages.begin() + static_cast<std::ptrdiff_t>(first),
+                            batch.pages.begin() + static_cast<std::ptrdiff_t>(end));
+        for (size_t entry : call.entries) {
+          const auto& [w, i] = where[entry];
+          call.addresses.push_back(group_[w].window.page(i));
+        }
+        calls.push_back(std::move(call));
+      }
+    }
+    runCalls(calls);
+    for (const MoveCall& call : calls) recordCall(call, where);
+  }
+
+  // The calls, one after the other. Two threads issuing them were tried: bind-migrate took
+  // 12-52 s instead of about 2 s on 6.1 under QEMU (bench-bind), probably because each page moved
+  // is unmapped from this process, so a move on one thread interrupts the CPU of the other for
+  // TLB shootdowns.
+  void runCalls(std::vector<MoveCall>& calls) {
+    for (MoveCall& call : calls) {
+      call.status.assign(call.addresses.size(), kStatusUnset);
+      if (stop_errno_candidate_ != 0) {
+        call.rc = -stop_errno_candidate_;
+        continue;
+      }
+      std::vector<int> targets(call.addresses.size(), call.node);
+      call.rc = syscalls_.movePages(0, call.addresses, targets.data(), call.status.data(),
+                                    MPOL_MF_MOVE_ALL);
+      // A positive return counts pages not moved without saying which, and the kernel may leave
+      // the statuses of the whole call unwritten: ask where the pages are now.
+      if (call.rc > 0) reQuery(call.addresses, call.status);
+      if (call.rc < 0 && isFatal(static_cast<int>(-call.rc))) {
+        stop_errno_candidate_ = static_cast<int>(-call.rc);
+      }
+    }
+  }
+
+  void recordCall(const MoveCall& call, const std::vector<std::pair<size_t, size_t>>& where) {
+    auto state = [&](size_t entry) -> PageState& {
+      return group_[where[entry].first].pages[where[entry].second];
+    };
+    if (stop_errno_ != 0 && call.rc < 0) {
+      // Refused like the call that stopped the run (or never made): the same reason.
+      for (size_t entry : call.entries) state(entry).moved_status = -stop_errno_;
+      return;
+    }
+    ++report_.move_calls;
+    if (call.rc < 0) {
+      int err = static_cast<int>(-call.rc);
+      stopIfFatal(err, call.node);
+      for (size_t entry : call.entries) state(entry).moved_status = -err;
+      return;
+    }
+    for (size_t k = 0; k < call.entries.size(); ++k) {
+      int result = call.status[k];
+      bool placed = result >= 0 && options_.targets.contains(result);
+      state(call.entries[k]).moved_status = result == kStatusUnset ? -EBUSY
+                                            : placed || result < 0 ? result
+                                                                   : -EBUSY;
+    }
+  }
+
+  static bool isFatal(int err) {
+    return err == EPERM || err == EACCES || err == ENODEV || err == EINVAL;
+  }
+
+  void reQuery(const std::vector<void*>& addresses, std::vector<int>& status) {
+    std::vector<int> now(addresses.size(), kStatusUnset);
+    if (syscalls_.movePages(0, addresses, nullptr, now.data(), 0) < 0) return;
+    status = std::move(now);
+  }
+
+  // A move call refused as a whole: permission and bad targets stop everything (every later call
+  // would fail the same way); anything else fails only that call's pages.
+  void stopIfFatal(int err, int node) {
+    if (err == EPERM || err == EACCES) {
+      report_.stopped_by =
+          errnoError(err,
+                     "move_pages(MPOL_MF_MOVE_ALL): not permitted: moving page cache that other "
+                     "processes may map needs CAP_SYS_NICE (run as root)");
+    } else if (err == ENODEV || err == EINVAL) {
+      report_.stopped_by = errnoError(
+          err, "move_pages to node " + std::to_string(node) + ": the kernel refused the target");
+    } else {
+      return;
+    }
+    stop_errno_ = err;
+  }
+
+  void count(const PendingWindow& pending) {
+    const NodeSet& targets = options_.targets;
+    const detail::MappedWindow& window = pending.window;
+    const std::vector<PageState>& pages = pending.pages;
+    PendingFile& file = group_files_[pending.file];
+    for (size_t i = 0; i < pages.size(); ++i) {
+      const PageState& page = pages[i];
+      if (page.cached_before && page.node_before >= 0 && targets.contains(page.node_before) &&
+          page.node_after == page.node_before) {
+        ++report_.pages_in_place;
+        continue;
+      }
+      bool asked_to_move = page.moved_status != kStatusUnset;
+      int final_node = asked_to_move ? page.moved_status : page.node_after;
+      if (final_node >= 0 && targets.contains(final_node)) {
+        if (asked_to_move && page.cached_before) {
+          ++report_.pages_migrated;
+          ++report_.migrated_to[final_node];
+        } else {
+          // Read in by the worker (or evicted and read again there) and moved if it had to be.
+          ++report_.pages_populated;
+          if (asked_to_move) ++report_.migrated_to[final_node];
+        }
+        continue;
+      }
+      ++report_.pages_failed;
+      FailReason reason = whyNotPlaced(window, i, page, final_node);
+      ++report_.failed_by_reason[reason];
+      ++file.failed_pages;
+      file.reasons.emplace(reason, describeFailure(reason, final_node));
+    }
+  }
+
+  FailReason whyNotPlaced(const detail::MappedWindow& window, size_t index, const PageState& page,
+                          int final_node) {
+    // Not cached after populating: the targets had no room (readahead gives up quietly).
+    if (page.node_after == detail::kNotCached && page.moved_status == kStatusUnset) {
+      return FailReason::kNoMemory;
+    }
+    // Moved, but the kernel put it elsewhere: it can only be for want of room.
+    if (final_node >= 0) return FailReason::kNoMemory;
+    std::optional<PageFlags> flags;
+    if (options_.proc != nullptr) flags = detail::readPageFlags(*options_.proc, window.page(index));
+    return failReasonOf(-final_node, flags);
+  }
+
+  static std::string describeFailure(FailReason reason, int final_node) {
+    switch (reason) {
+      case FailReason::kNoMemory:
+        return "no room on the target nodes";
+      case FailReason::kDirty:
+        return "dirty pages (written and not yet on disk) the kernel would not move";
+      case FailReason::kWriteback:
+        return "pages under writeback";
+      case FailReason::kNoPermission:
+        return "no permission";
+      case FailReason::kGone:
+        return "the pages went away meanwhile (evicted or truncated)";
+      default:
+        return "busy: the kernel could not take the page (" +
+               zones::errnoName(final_node < 0 ? -final_node : EBUSY) + ")";
+    }
+  }
+
+  const BindOptions& options_;
+  const zones::PageSyscalls& syscalls_;
+  std::map<int, uint64_t> free_bytes_;
+  BindReport& report_;
+  // The group: windows prepared and waiting for their moves, and the files they belong to.
+  std::vector<PendingWindow> group_;
+  std::vector<PendingFile> group_files_;
+  size_t group_pages_ = 0;
+  int stop_errno_ = 0;            // the errno that stopped the run, for the pages it leaves unmoved
+  int stop_errno_candidate_ = 0;  // a fatal errno met by runCalls: later calls are not made
+};
+
+}  // namespace
+
+BindReport bindFiles(const std::vector<TreeFile>& files, const BindOptions& options) {
+  BindReport report;
+  auto start = Clock::now();
+  if (options.targets.empty()) {
+    report.stopped_by = badInput("no target nodes to bind to");
+    return report;
+  }
+  // A thread of its own, so the MPOL_BIND policy that places every page read in is the worker's
+  // alone and the caller's allocations are untouched.
+  std::thread worker([&] { Binder(options, report).run(files); });
+  worker.join();
+  report.elapsed_ms = msSince(start);
+  return report;
+}
+
+}  // namespace softzone::cache

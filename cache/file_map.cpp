@@ -1,0 +1,135 @@
+// A file mapped window by window: mincore, faulting in cached pages, the status query, page flags.
+#include "file_map.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+namespace softzone::cache::detail {
+namespace {
+
+// /proc/self/pagemap: bit 63 "present", bits 0-54 the page frame (shown to CAP_SYS_ADMIN only).
+constexpr uint64_t kPagemapPresent = uint64_t{1} << 63;
+constexpr uint64_t kPagemapPfnMask = (uint64_t{1} << 55) - 1;
+// /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h).
+constexpr int kKpfDirty = 4;
+constexpr int kKpfWriteback = 8;
+constexpr std::string_view kSelfPagemap = "/proc/self/pagemap";
+constexpr std::string_view kKpageflags = "/proc/kpageflags";
+// Addresses per status query: the arrays stay small and the syscall cost still vanishes.
+constexpr size_t kQueryBatchPages = 16384;
+constexpr int kStatusUnset = INT_MIN;
+
+std::optional<uint64_t> readWordAt(const FsRoot& proc, std::string_view path, uint64_t index) {
+  auto fd = proc.openAt(path, O_RDONLY);
+  if (!fd) return std::nullopt;
+  uint64_t word = 0;
+  ssize_t got = ::pread(fd->get(), &word, sizeof word, static_cast<off_t>(index * sizeof word));
+  if (got != static_cast<ssize_t>(sizeof word)) return std::nullopt;
+  return word;
+}
+
+}  // namespace
+
+uint64_t pageBytes() {
+  static const uint64_t kBytes = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return kBytes;
+}
+
+Result<Fd> openForCache(const std::string& path) {
+  // O_NOATIME: looking at a cache should not dirty inodes; only the owner (or root) may ask.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errnoError(errno, "open " + quoteInput(path));
+  return Fd(fd);
+}
+
+Result<MappedWindow> MappedWindow::map(int fd, uint64_t offset, uint64_t length) {
+  void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset));
+  if (base == MAP_FAILED) return errnoError(errno, "mmap");
+  MappedWindow window(base, offset, length);
+  if (::madvise(base, length, MADV_RANDOM) != 0) return errnoError(errno, "madvise(MADV_RANDOM)");
+  return window;
+}
+
+MappedWindow::MappedWindow(MappedWindow&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      offset_(other.offset_),
+      length_(other.length_),
+      pages_(other.pages_) {}
+
+MappedWindow::~MappedWindow() {
+  if (base_ != nullptr) ::munmap(base_, length_);
+}
+
+void* MappedWindow::page(size_t index) const noexcept {
+  return static_cast<char*>(base_) + index * pageBytes();
+}
+
+Result<std::vector<unsigned char>> MappedWindow::cachedPages() const {
+  std::vector<unsigned char> vec(pages_);
+  if (::mincore(base_, length_, vec.data()) != 0) return errnoError(errno, "mincore");
+  for (unsigned char& v : vec) v &= 1;  // the other bits are reserved
+  return vec;
+}
+
+Status MappedWindow::faultIn(const std::vector<PageRun>& runs) const {
+  for (const PageRun& run : runs) {
+    uint64_t start = run.first * pageBytes();
+    uint64_t bytes = std::min<uint64_t>((run.end - run.first) * pageBytes(), length_ - start);
+    if (::madvise(page(run.first), bytes, MADV_POPULATE_READ) != 0) {
+      int err = errno;
+      if (err == EINVAL) {
+        return unsupported("this kernel lacks MADV_POPULATE_READ (Linux 5.14 and later have it)");
+      }
+      // EFAULT: the file shrank under us; ENOMEM: no room on the nodes the policy allows.
+      return errnoError(err, "madvise(MADV_POPULATE_READ)");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<int>> MappedWindow::nodesOf(const std::vector<unsigned char>& cached,
+                                               const zones::PageSyscalls& syscalls) const {
+  std::vector<int> nodes(pages_, kNotCached);
+  std::vector<void*> batch;
+  std::vector<size_t> index;
+  std::vector<int> status;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return {};
+    status.assign(batch.size(), kStatusUnset);
+    long rc = syscalls.movePages(0, batch, nullptr, status.data(), 0);
+    if (rc < 0) return errnoError(static_cast<int>(-rc), "move_pages status query");
+    for (size_t i = 0; i < batch.size(); ++i) {
+      nodes[index[i]] = status[i] == kStatusUnset ? -ENOENT : status[i];
+    }
+    batch.clear();
+    index.clear();
+    return {};
+  };
+  for (size_t i = 0; i < pages_; ++i) {
+    if (cached[i] == 0) continue;
+    batch.push_back(page(i));
+    index.push_back(i);
+    if (batch.size() == kQueryBatchPages) SZ_CHECK(flush());
+  }
+  SZ_CHECK(flush());
+  return nodes;
+}
+
+std::optional<PageFlags> readPageFlags(const FsRoot& proc, const void* page) {
+  uint64_t vpn = reinterpret_cast<uint64_t>(page) / pageBytes();
+  auto entry = readWordAt(proc, kSelfPagemap, vpn);
+  if (!entry || (*entry & kPagemapPresent) == 0) return std::nullopt;
+  uint64_t pfn = *entry & kPagemapPfnMask;
+  if (pfn == 0) return std::nullopt;  // hidden from callers without CAP_SYS_ADMIN
+  auto flags = readWordAt(proc, kKpageflags, pfn);
+  if (!flags) return std::nullopt;
+  return PageFlags{((*flags >> kKpfDirty) & 1) != 0, ((*flags >> kKpfWriteback) & 1) != 0};
+}
+
+}  // namespace softzone::cache::detail

@@ -1,0 +1,74 @@
+// Inside the cache library: a file mapped window by window, and the page-level looks at it
+// (mincore, faulting in only cached pages, the move_pages status query).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "softzone/fs_root.h"
+#include "softzone/page_cache.h"
+#include "softzone/page_placement.h"
+#include "softzone/result.h"
+
+namespace softzone::cache::detail {
+
+// Windows of this many bytes are mapped one at a time, so a huge file never needs a huge
+// mapping (or page-sized arrays for all of it) at once.
+inline constexpr uint64_t kWindowBytes = uint64_t{1} << 30;
+// Pages per move_pages call: large, since the kernel batches internally and a call per 512
+// pages would only add syscalls.
+inline constexpr size_t kMoveBatchPages = 65536;
+// Marks a page mincore did not report cached (never a kernel status: those are >= 0 or -errno).
+inline constexpr int kNotCached = -100000;
+
+uint64_t pageBytes();
+
+// Opens a file for looking at its cache: read-only, without touching atime when allowed.
+Result<Fd> openForCache(const std::string& path);
+
+// One window of a file mapped shared and read-only, with readahead off (MADV_RANDOM) so that
+// faulting a cached page in never reads its neighbours from disk.
+class MappedWindow {
+ public:
+  static Result<MappedWindow> map(int fd, uint64_t offset, uint64_t length);
+  MappedWindow(MappedWindow&& other) noexcept;
+  MappedWindow& operator=(MappedWindow&&) = delete;
+  MappedWindow(const MappedWindow&) = delete;
+  ~MappedWindow();
+
+  uint64_t offset() const noexcept { return offset_; }
+  uint64_t length() const noexcept { return length_; }
+  size_t pages() const noexcept { return pages_; }
+  void* page(size_t index) const noexcept;
+
+  // mincore: 1 for each page in the page cache.
+  Result<std::vector<unsigned char>> cachedPages() const;
+  // Maps the pages of `runs` into this process (MADV_POPULATE_READ), reading any that are not
+  // cached with the calling thread's memory policy.
+  Status faultIn(const std::vector<PageRun>& runs) const;
+  // The node of each page in `cached` (kNotCached for the others, -errno where the status query
+  // says so). Fails only when the kernel refuses the query as a whole.
+  Result<std::vector<int>> nodesOf(const std::vector<unsigned char>& cached,
+                                   const zones::PageSyscalls& syscalls) const;
+
+ private:
+  MappedWindow(void* base, uint64_t offset, uint64_t length)
+      : base_(base),
+        offset_(offset),
+        length_(length),
+        pages_((length + pageBytes() - 1) / pageBytes()) {}
+
+  void* base_ = nullptr;
+  uint64_t offset_ = 0;
+  uint64_t length_ = 0;
+  size_t pages_ = 0;
+};
+
+// The page flags of one page mapped in this process (/proc/self/pagemap -> /proc/kpageflags);
+// nullopt when they can't be read (not root, not mapped).
+std::optional<PageFlags> readPageFlags(const FsRoot& proc, const void* page);
+
+}  // namespace softzone::cache::detail

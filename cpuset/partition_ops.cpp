@@ -1,0 +1,972 @@
+// Partition lifecycle: sessions (root check, v1 mount, lock, recovery), create, resize with
+// migration first, destroy, attach, and the journal-driven recovery of each.
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <numeric>
+
+#include "softzone/kernel_files.h"
+#include "softzone/page_placement.h"
+#include "softzone/partitions.h"
+#include "softzone/size.h"
+#include "softzone/topology.h"
+
+namespace softzone::cpuset {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Where zonectl mounts a v1 cpuset hierarchy when asked for v1 and none is mounted: never under
+// a cgroup2 mount (a mkdir there would make a cgroup).
+constexpr std::string_view kV1MountPoint = "/run/softzone/cpuset";
+// Per kept node, what a shrink leaves free beyond the pages it moves: the kernel's watermarks
+// and whatever the tasks allocate meanwhile.
+constexpr uint64_t kShrinkHeadroomPerNodeBytes = 8 * kMiB;
+// A process forking while its cgroup is emptied: read cgroup.procs again, this many times.
+constexpr int kEmptyRounds = 20;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string cgroupOf(const Session& session, const std::string& name) {
+  return session.zones.parent + "/" + name;
+}
+
+// Which zone holds `node`, for messages: "partition web", "the system zone".
+std::string ownerOf(const MachineZones& zones, int node) {
+  for (const ZoneView& zone : zones.zones) {
+    if (zone.kind == "free" || !zone.nodes.contains(node)) continue;
+    if (zone.kind == "partition") return "partition " + zone.name;
+    return "the " + zone.name + " zone";
+  }
+  return "nobody";
+}
+
+const ZoneView& freeZone(const MachineZones& zones) {
+  const ZoneView* free = zones.find(kFreeZoneName);
+  if (free == nullptr) std::abort();  // buildMachineZones always adds it
+  return *free;
+}
+
+// Nodes in `wanted` that are neither free nor in `own`: bad input naming their owners.
+Status checkNodesAvailable(const MachineZones& zones, const NodeSet& wanted, const NodeSet& own,
+                           std::string_view what) {
+  if (wanted.empty()) return badInput(std::string(what) + ": the node list is empty");
+  NodeSet absent = wanted.minus(zones.machine_nodes);
+  if (!absent.empty()) {
+    return badInput(std::string(what) + ": nodes " + absent.format() +
+                    " do not exist on this machine (its nodes: " + zones.machine_nodes.format() +
+                    ")");
+  }
+  NodeSet taken = wanted.minus(own).minus(freeZone(zones).nodes);
+  if (!taken.empty()) {
+    std::string owners;
+    for (int node : taken.ids()) {
+      if (!owners.empty()) owners += ", ";
+      owners += "node " + std::to_string(node) + " is " + ownerOf(zones, node) + "'s";
+    }
+    return badInput(std::string(what) + ": nodes " + taken.format() + " are not free (" + owners +
+                    "); free nodes: " +
+                    (freeZone(zones).nodes.empty() ? "none" : freeZone(zones).nodes.format()));
+  }
+  return {};
+}
+
+std::string journalPrefix(const std::string& op) { return op + "."; }
+
+// Writes the journal for `entry`; inside apply, as apply's current action.
+Status journalStep(Session& session, JournalEntry& entry, const std::string& step,
+                   const std::optional<JournalEntry>& outer) {
+  entry.step = step;
+  if (outer) {
+    JournalEntry wrapped = *outer;
+    wrapped.args["current"] = {{"op", entry.op}, {"args", entry.args}, {"step", entry.step}};
+    SZ_CHECK(writeJournalAt(*session.fs, wrapped));
+  } else {
+    SZ_CHECK(writeJournalAt(*session.fs, entry));
+  }
+  if (!step.empty()) stopPointForTests(journalPrefix(entry.op) + step);
+  return {};
+}
+
+// The apply entry whose current action is being run, when there is one.
+std::optional<JournalEntry>& outerJournal() {
+  static std::optional<JournalEntry> outer;
+  return outer;
+}
+
+Status finishJournal(Session& session) {
+  if (outerJournal()) {
+    // Inside apply: the action is done; apply's own "done" index moves on right after.
+    outerJournal()->args.erase("current");
+    return writeJournalAt(*session.fs, *outerJournal());
+  }
+  return clearJournalAt(*session.fs);
+}
+
+Result<NodeSet> nodesArg(const json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_string()) {
+    return mismatch(std::string("the journal has no \"") + key + "\"");
+  }
+  return NodeSet::parseKernelList(it->get<std::string>(), key);
+}
+
+std::string stringArg(const json& args, const char* key) {
+  auto it = args.find(key);
+  return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<uint64_t> bytesArg(const json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<uint64_t>();
+}
+
+Status mountV1Cpuset(const FsRoot& fs) {
+  SZ_CHECK(fs.makeDirs(kV1MountPoint, 0755));
+  std::string target = fs.hostPath(kV1MountPoint);
+  if (::mount("cpuset", target.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "cpuset") != 0) {
+    return errnoError(errno, "mounting a cgroup v1 cpuset hierarchy at " + target +
+                                 " (the kernel may lack v1 cpusets, or cpuset is bound to v2)");
+  }
+  return {};
+}
+
+// --- create ---
+
+Status runCreate(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer) {
+  const json& args = entry.args;
+  std::string name = stringArg(args, "name");
+  SZ_TRY(nodes, nodesArg(args, "nodes"));
+  SZ_TRY(cpus, nodesArg(args, "cpus"));
+  CgroupSettings settings{nodes, cpus, args.value("mem_hardwall", false)};
+  std::string cgroup = cgroupOf(session, name);
+  SZ_CHECK(session.backend->prepareParent(session.zones.parent));
+  if (session.backend->exists(cgroup)) {
+    SZ_CHECK(session.backend->configureCgroup(cgroup, settings));
+  } else {
+    SZ_CHECK(session.backend->createCgroup(cgroup, settings));
+  }
+  SZ_CHECK(journalStep(session, entry, "cgroup", outer));
+  StateFile state = baseState(session);
+  state.putPartition({name, nodes, cpus, bytesArg(args, "min_bytes"), bytesArg(args, "max_bytes"),
+                      settings.mem_hardwall});
+  SZ_CHECK(writeStateFileAt(*session.fs, state));
+  SZ_CHECK(journalStep(session, entry, "state", outer));
+  return {};
+}
+
+// Undoes a create: the cgroup goes (when it holds no task) and so does its state record.
+Status rollBackCreate(Session& session, const std::string& name) {
+  std::string cgroup = cgroupOf(session, name);
+  if (session.backend->exists(cgroup)) SZ_CHECK(session.backend->removeCgroup(cgroup));
+  StateFile state = baseState(session);
+  if (state.partition(name) != nullptr) {
+    state.removePartition(name);
+    SZ_CHECK(writeStateFileAt(*session.fs, state));
+  }
+  return {};
+}
+
+// --- resize ---
+
+// The forward path of a resize, safe to run again from any step: grow to old+new, move pages off
+// the released nodes, write the new nodes, verify, record.
+Status runResize(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
+                 ResizeReport& report) {
+  const json& args = entry.args;
+  std::string name = stringArg(args, "name");
+  SZ_TRY(target, nodesArg(args, "to"));
+  bool force = args.value("force", false);
+  int workers = args.value("workers", 2);
+  std::string cgroup = cgroupOf(session, name);
+  SZ_TRY(current, session.backend->readMems(cgroup));
+  NodeSet all = current.unionWith(target);
+  if (all != current) SZ_CHECK(session.backend->writeMems(cgroup, all));
+  SZ_CHECK(journalStep(session, entry, "grow", outer));
+
+  NodeSet released = all.minus(target);
+  SZ_TRY(pids, session.backend->readProcs(cgroup));
+  if (!released.empty()) {
+    report.migration = migrateProcesses(session, pids, released, target, workers);
+  }
+  SZ_CHECK(journalStep(session, entry, "migrate", outer));
+
+  SZ_CHECK(session.backend->writeMems(cgroup, target));
+  SZ_CHECK(journalStep(session, entry, "shrink", outer));
+
+  if (!released.empty()) {
+    // The tasks may have allocated on released nodes until the mems write: one more pass now
+    // that the kernel keeps them off, then the count that decides.
+    SZ_TRY(after, session.backend->readProcs(cgroup));
+    MigrationTotals check = migrateProcesses(session, after, released, target, workers);
+    report.migration.pages_moved += check.pages_moved;
+    report.migration.pages_left = check.pages_left;
+    report.migration.elapsed_ms += check.elapsed_ms;
+    if (check.pages_left > 0 && !force) {
+      return infeasible(std::to_string(check.pages_left) + " pages of partition " + name +
+                        " are still on nodes " + released.format() + " after the move" +
+                        " (pages the kernel would not move: pinned, busy or out of room)");
+    }
+    if (check.pages_left > 0) {
+      report.notes.push_back(std::to_string(check.pages_left) + " pages stay on nodes " +
+                             released.format() + " (--force): the kernel reclaims or moves "
+                             "them as memory there is needed");
+    }
+  }
+  SZ_CHECK(journalStep(session, entry, "verify", outer));
+
+  StateFile state = baseState(session);
+  StatePartition record;
+  if (const StatePartition* old = state.partition(name)) record = *old;
+  record.name = name;
+  record.nodes = target;
+  SZ_TRY(cpus, session.backend->readCpus(cgroup));
+  if (!state.partition(name)) record.cpus = cpus;
+  state.putPartition(record);
+  SZ_CHECK(writeStateFileAt(*session.fs, state));
+  SZ_CHECK(journalStep(session, entry, "state", outer));
+  return {};
+}
+
+// Undoes a resize: the old nodes again (a superset of the kept ones: nothing has to move).
+Status rollBackResize(Session& session, const json& args) {
+  std::string name = stringArg(args, "name");
+  SZ_TRY(from, nodesArg(args, "from"));
+  std::string cgroup = cgroupOf(session, name);
+  if (!session.backend->exists(cgroup)) return {};
+  return session.backend->writeMems(cgroup, from);
+}
+
+// --- destroy ---
+
+Status runDestroy(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
+                  DestroyReport& report) {
+  const json& args = entry.args;
+  std::string name = stringArg(args, "name");
+  std::string to = stringArg(args, "to");
+  std::string cgroup = cgroupOf(session, name);
+  std::string destination = to.empty() ? std::string() : cgroupOf(session, to);
+  if (session.backend->exists(cgroup)) {
+    for (int round = 0; round < kEmptyRounds; ++round) {
+      SZ_TRY(pids, session.backend->readProcs(cgroup));
+      if (pids.empty()) break;
+      for (pid_t pid : pids) {
+        Status moved = session.backend->moveProcess(destination, pid);
+        if (moved) {
+          report.moved.push_back(pid);
+        } else if (moved.error().code() != std::errc::no_such_process) {
+          return std::move(moved).error();
+        }
+      }
+    }
+    SZ_CHECK(journalStep(session, entry, "tasks", outer));
+    Status removed = session.backend->removeCgroup(cgroup);
+    if (!removed && removed.error().code() != std::errc::no_such_file_or_directory) {
+      return removed;
+    }
+  }
+  SZ_CHECK(journalStep(session, entry, "rmdir", outer));
+  StateFile state = baseState(session);
+  state.removePartition(name);
+  SZ_CHECK(writeStateFileAt(*session.fs, state));
+  SZ_CHECK(journalStep(session, entry, "state", outer));
+  report.to = to;
+  return {};
+}
+
+// Runs one journaled operation from its journal entry (fresh or found by recovery).
+Status runEntry(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
+                std::vector<std::string>& done) {
+  std::string name = stringArg(entry.args, "name");
+  if (entry.op == "create") {
+    Status created = runCreate(session, entry, outer);
+    if (created) {
+      done.push_back("completed: create " + name);
+      return {};
+    }
+    SZ_CHECK(rollBackCreate(session, name));
+    done.push_back("rolled back: create " + name + " (" + created.error().message() + ")");
+    return created;
+  }
+  if (entry.op == "resize") {
+    ResizeReport report;
+    Status resized = runResize(session, entry, outer, report);
+    if (resized) {
+      done.push_back("completed: resize " + name + " to nodes " + stringArg(entry.args, "to"));
+      return {};
+    }
+    SZ_CHECK(rollBackResize(session, entry.args));
+    done.push_back("rolled back: resize " + name + " (nodes " + stringArg(entry.args, "from") +
+                   " again: " + resized.error().message() + ")");
+    return resized;
+  }
+  if (entry.op == "destroy") {
+    DestroyReport report;
+    SZ_CHECK(runDestroy(session, entry, outer, report));
+    done.push_back("completed: destroy " + name);
+    return {};
+  }
+  return mismatch("the journal names an unknown operation " + quoteInput(entry.op));
+}
+
+NodeSet jsonNodes(const json& value) {
+  if (!value.is_string()) return NodeSet();
+  return NodeSet::parseKernelList(value.get<std::string>(), "journal").value_or(NodeSet());
+}
+
+
+// --- apply ---
+
+json partitionJson(const DesiredPartition& p) {
+  json out = {{"name", p.name},
+              {"nodes", p.nodes.format()},
+              {"cpus", p.cpus.format()},
+              {"mem_hardwall", p.mem_hardwall}};
+  if (p.min_bytes) out["min_bytes"] = *p.min_bytes;
+  if (p.max_bytes) out["max_bytes"] = *p.max_bytes;
+  return out;
+}
+
+DesiredPartition partitionFromJson(const json& value) {
+  DesiredPartition p;
+  p.name = stringArg(value, "name");
+  p.nodes = jsonNodes(value.value("nodes", json()));
+  p.cpus = jsonNodes(value.value("cpus", json()));
+  p.mem_hardwall = value.value("mem_hardwall", false);
+  p.min_bytes = bytesArg(value, "min_bytes");
+  p.max_bytes = bytesArg(value, "max_bytes");
+  return p;
+}
+
+json zoneJson(const StateZone& zone) {
+  return {{"nodes", zone.nodes.format()}, {"cpus", zone.cpus.format()}, {"bind", zone.bind}};
+}
+
+StateZone zoneFromJson(const json& value) {
+  StateZone zone{jsonNodes(value.value("nodes", json())), jsonNodes(value.value("cpus", json())),
+                 {}};
+  for (const json& path : value.value("bind", json::array())) {
+    if (path.is_string()) zone.bind.push_back(path.get<std::string>());
+  }
+  return zone;
+}
+
+// Writes the desired system and shared zones (and the spec's name) into the state file.
+Status writeZonesState(Session& session, const json& desired) {
+  StateFile state = baseState(session);
+  state.system = zoneFromJson(desired.value("system", json::object()));
+  auto shared = desired.find("shared");
+  if (shared != desired.end() && shared->is_object()) {
+    state.shared = zoneFromJson(*shared);
+  } else {
+    state.shared.reset();
+  }
+  state.spec = stringArg(desired, "spec");
+  SZ_CHECK(writeStateFileAt(*session.fs, state));
+  return reloadSession(session);
+}
+
+// Settings that are not nodes: CPUs, mem_hardwall, min/max (one cgroup write, one state write).
+Status updatePartition(Session& session, const DesiredPartition& target) {
+  std::string cgroup = cgroupOf(session, target.name);
+  SZ_TRY(mems, session.backend->readMems(cgroup));
+  SZ_CHECK(session.backend->configureCgroup(cgroup,
+                                            CgroupSettings{mems, target.cpus, target.mem_hardwall}));
+  StateFile state = baseState(session);
+  state.putPartition({target.name, mems, target.cpus, target.min_bytes, target.max_bytes,
+                      target.mem_hardwall});
+  SZ_CHECK(writeStateFileAt(*session.fs, state));
+  return reloadSession(session);
+}
+
+Status runAction(Session& session, const ApplyAction& action, std::vector<std::string>& done) {
+  const DesiredPartition& target = action.target;
+  const ZoneView* zone = session.zones.find(target.name);
+  bool exists = zone != nullptr && zone->kind == "partition";
+  if (action.verb == "destroy") {
+    if (exists) {
+      auto destroyed = destroyPartition(session, target.name, "");
+      if (!destroyed) return std::move(destroyed).error();
+    }
+    done.push_back("destroyed " + target.name);
+    return {};
+  }
+  if (action.verb == "create" && !exists) {
+    SZ_CHECK(createPartition(session, CreateRequest{target.name, target.nodes, target.cpus,
+                                                    target.mem_hardwall, target.min_bytes,
+                                                    target.max_bytes}));
+    done.push_back("created " + target.name + " on nodes " + target.nodes.format());
+    return {};
+  }
+  if (!exists) return mismatch("partition " + target.name + " vanished during apply");
+  if (action.verb == "shrink" || action.verb == "resize" || action.verb == "create") {
+    SZ_TRY(report, resizePartition(session, target.name, target.nodes, ResizeOptions{}));
+    done.push_back(action.verb + " " + target.name + ": nodes " + report.from.format() + " -> " +
+                   report.to.format() + ", " + std::to_string(report.migration.pages_moved) +
+                   " pages moved");
+    if (action.verb == "shrink") return {};
+  }
+  SZ_CHECK(updatePartition(session, target));
+  if (action.verb == "update") done.push_back("updated " + target.name);
+  return {};
+}
+
+json actionJson(const ApplyAction& action) {
+  return {{"verb", action.verb}, {"target", partitionJson(action.target)},
+          {"from", action.from.format()}};
+}
+
+ApplyAction actionFromJson(const json& value) {
+  return ApplyAction{stringArg(value, "verb"), partitionFromJson(value.value("target", json())),
+                     jsonNodes(value.value("from", json()))};
+}
+
+// Runs the actions of the apply journal in outerJournal() from its "done" index, then clears it.
+Status continueApply(Session& session, std::vector<std::string>& done) {
+  std::optional<JournalEntry>& outer = outerJournal();
+  json& args = outer->args;
+  if (!args.value("zones_done", false)) {
+    SZ_CHECK(writeZonesState(session, args.value("desired", json::object())));
+    args["zones_done"] = true;
+    SZ_CHECK(writeJournalAt(*session.fs, *outer));
+    stopPointForTests("apply.zones");
+  }
+  const json actions = args.value("actions", json::array());
+  for (size_t i = args.value("done", 0); i < actions.size(); ++i) {
+    SZ_CHECK(runAction(session, actionFromJson(actions[i]), done));
+    args["done"] = i + 1;
+    args.erase("current");
+    SZ_CHECK(writeJournalAt(*session.fs, *outer));
+    stopPointForTests("apply.action." + std::to_string(i + 1));
+  }
+  // The spec's settings once more: a recovered create or resize writes its own record.
+  SZ_CHECK(writeZonesState(session, args.value("desired", json::object())));
+  return {};
+}
+}  // namespace
+
+Result<Session> openSession(const FsRoot& fs, CgroupMode mode, bool mutate, std::ostream& log) {
+  if (mutate && fs.isLive() && ::geteuid() != 0) {
+    return errnoError(EPERM,
+                      "needs root: it changes cgroups and /var/lib/softzone; nothing was changed");
+  }
+  Session session;
+  session.fs = &fs;
+  session.log = &log;
+  SZ_TRY(interfaces, detectCgroupInterfacesAt(fs));
+  auto choice = resolveCgroupMode(mode, interfaces);
+  if (!choice && mutate && fs.isLive() && mode != CgroupMode::kV2 && !interfaces.v1_cpuset &&
+      !(interfaces.v2 && interfaces.v2_cpuset_controller)) {
+    Status mounted = mountV1Cpuset(fs);
+    if (!mounted) return std::move(choice).error();
+    log << "zonectl: mounted a cgroup v1 cpuset hierarchy at " << kV1MountPoint << "\n";
+    SZ_TRY(again, detectCgroupInterfacesAt(fs));
+    choice = resolveCgroupMode(mode, again);
+  }
+  if (!choice) return std::move(choice).error();
+  if (mutate) {
+    SZ_TRY(lock, OpLock::acquire(fs));
+    session.lock.emplace(std::move(lock));
+  }
+  SZ_TRY(backend, CgroupBackend::open(fs, *choice));
+  session.backend = std::move(backend);
+  SZ_CHECK(reloadSession(session));
+  if (mutate) {
+    SZ_TRY(recovered, recoverJournal(session));
+    for (const std::string& line : recovered) log << "zonectl: recovered: " << line << "\n";
+  }
+  return session;
+}
+
+Status reloadSession(Session& session) {
+  SZ_TRY(zones, readMachineZonesWith(*session.fs, CgroupChoice{session.backend->version(),
+                                                               session.backend->mountPoint()}));
+  session.zones = std::move(zones);
+  session.node_total_bytes.clear();
+  session.node_free_bytes.clear();
+  auto topology = zones::readTopologyAt(*session.fs);
+  if (topology) {
+    for (const zones::NodeInfo& node : topology->nodes) {
+      session.node_total_bytes[node.id] = node.mem_total_bytes;
+      session.node_free_bytes[node.id] = node.mem_free_bytes;
+    }
+  }
+  return {};
+}
+
+StateFile baseState(const Session& session) {
+  if (session.zones.state) {
+    StateFile state = *session.zones.state;
+    state.cgroup_version = std::string(formatCgroupVersion(session.backend->version()));
+    state.mount_point = session.backend->mountPoint();
+    state.parent = session.zones.parent;
+    // Records of partitions whose cgroups are gone are dropped: the tree is the truth.
+    std::vector<StatePartition> kept;
+    for (const StatePartition& p : state.partitions) {
+      if (session.zones.find(p.name) != nullptr) kept.push_back(p);
+    }
+    state.partitions = kept;
+    return state;
+  }
+  StateFile state;
+  state.cgroup_version = std::string(formatCgroupVersion(session.backend->version()));
+  state.mount_point = session.backend->mountPoint();
+  state.parent = session.zones.parent;
+  const ZoneView* system = session.zones.find(kSystemZoneName);
+  state.system = {system->nodes, system->cpus, {}};
+  return state;
+}
+
+Result<NodeSet> pickNodesForSize(const std::vector<NodeCapacity>& free_nodes, uint64_t bytes) {
+  auto usable = [](const NodeCapacity& node) {
+    return static_cast<uint64_t>(static_cast<double>(node.total_bytes) * (1.0 - kNodeSizeMargin));
+  };
+  uint64_t all = 0;
+  for (const NodeCapacity& node : free_nodes) all += usable(node);
+  if (bytes == 0) return badInput("--size: the size is 0");
+  if (all < bytes) {
+    return infeasible("the free nodes hold " + formatSize(all) + " usable, less than the " +
+                      formatSize(bytes) + " asked for (free nodes lose " +
+                      std::to_string(static_cast<int>(kNodeSizeMargin * 100)) +
+                      "% to holes and kernel use); destroy or shrink a partition first");
+  }
+  // The shortest run of consecutive ids (one stretch of one physical node, usually).
+  std::optional<std::pair<size_t, size_t>> best;
+  for (size_t first = 0; first < free_nodes.size(); ++first) {
+    uint64_t sum = 0;
+    for (size_t last = first; last < free_nodes.size(); ++last) {
+      if (last > first && free_nodes[last].id != free_nodes[last - 1].id + 1) break;
+      sum += usable(free_nodes[last]);
+      if (sum >= bytes) {
+        if (!best || last - first < best->second - best->first) best = {first, last};
+        break;
+      }
+    }
+  }
+  NodeSet picked;
+  if (best) {
+    for (size_t i = best->first; i <= best->second; ++i) picked.insert(free_nodes[i].id);
+    return picked;
+  }
+  std::vector<NodeCapacity> by_size = free_nodes;
+  std::stable_sort(by_size.begin(), by_size.end(), [](const auto& a, const auto& b) {
+    return a.total_bytes > b.total_bytes;
+  });
+  uint64_t sum = 0;
+  for (const NodeCapacity& node : by_size) {
+    if (sum >= bytes) break;
+    picked.insert(node.id);
+    sum += usable(node);
+  }
+  return picked;
+}
+
+Result<NodeSet> resizeNodesForSize(const NodeSet& current,
+                                   const std::vector<NodeCapacity>& all_nodes,
+                                   const NodeSet& free_nodes, uint64_t bytes) {
+  if (bytes == 0) return badInput("--size: the size is 0");
+  std::map<int, uint64_t> usable;
+  for (const NodeCapacity& node : all_nodes) {
+    usable[node.id] =
+        static_cast<uint64_t>(static_cast<double>(node.total_bytes) * (1.0 - kNodeSizeMargin));
+  }
+  NodeSet result;
+  uint64_t sum = 0;
+  for (int node : current.ids()) {
+    if (sum >= bytes) break;
+    result.insert(node);
+    sum += usable[node];
+  }
+  std::vector<int> candidates = free_nodes.ids();
+  while (sum < bytes) {
+    if (candidates.empty()) {
+      return infeasible("the partition and the free nodes hold " + formatSize(sum) +
+                        " usable, less than the " + formatSize(bytes) + " asked for");
+    }
+    // The free node nearest to the partition's nodes, lowest id on a tie.
+    auto distance = [&](int id) {
+      int best = 1 << 20;
+      for (int have : result.ids()) best = std::min(best, std::abs(have - id));
+      return best;
+    };
+    auto nearest = std::min_element(candidates.begin(), candidates.end(),
+                                    [&](int a, int b) { return distance(a) < distance(b); });
+    result.insert(*nearest);
+    sum += usable[*nearest];
+    candidates.erase(nearest);
+  }
+  return result;
+}
+
+Result<const ZoneView*> findPartition(const Session& session, const std::string& name) {
+  const ZoneView* zone = session.zones.find(name);
+  if (zone != nullptr && zone->kind == "partition") return zone;
+  std::string known;
+  for (const ZoneView* p : session.zones.partitions()) {
+    known += (known.empty() ? "" : ", ") + p->name;
+  }
+  if (zone != nullptr) {
+    return badInput(quoteInput(name) + " is the " + zone->kind + " zone, not a partition");
+  }
+  return badInput("unknown partition " + quoteInput(name) + "; partitions: " +
+                  (known.empty() ? "none (zonectl create NAME makes one)" : known));
+}
+
+Result<std::vector<pid_t>> partitionProcesses(const Session& session, const ZoneView& zone) {
+  return session.backend->readProcs(zone.cgroup_path);
+}
+
+uint64_t bytesOnNodes(const Session& session, const std::vector<pid_t>& pids,
+                      const NodeSet& nodes) {
+  uint64_t pages = 0;
+  for (pid_t pid : pids) {
+    auto entries = zones::readNumaMapsAt(*session.fs, pid);
+    if (!entries) continue;  // gone, or a kernel thread
+    for (const zones::NumaMapsEntry& entry : *entries) {
+      for (const auto& [node, count] : entry.pages_per_node) {
+        if (nodes.contains(node)) pages += count;
+      }
+    }
+  }
+  return pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
+                                 const NodeSet& from, const NodeSet& to, int workers) {
+  MigrationTotals totals;
+  auto start = Clock::now();
+  zones::MoveOptions options;
+  options.workers = std::max(1, workers);
+  // migrate_pages(2) per source node walks each process's page tables once (the faster method on
+  // 6.1 in docs/benchmarks.md), and MOVE_ALL takes pages shared with other processes too: the
+  // nodes a shrink releases must end up empty, not just of this partition's private pages.
+  options.method = zones::MoveMethod::kMigratePages;
+  options.flags = MPOL_MF_MOVE_ALL;
+  for (int node : to.ids()) {
+    auto free = session.node_free_bytes.find(node);
+    if (free != session.node_free_bytes.end()) options.free_bytes[node] = free->second;
+  }
+  for (pid_t pid : pids) {
+    auto moved = zones::movePages(pid, from, to, options);
+    if (!moved) continue;  // the process is gone (or a kernel thread): nothing of it to move
+    ++totals.processes;
+    totals.pages_found += moved->pages_found;
+    totals.pages_moved += moved->pages_moved + moved->pages_swept;
+    totals.pages_failed += moved->pages_failed;
+    for (const auto& [err, count] : moved->failures) totals.failures[err] += count;
+  }
+  // The verification: move_pages' status query on every mapped page of each process.
+  for (pid_t pid : pids) {
+    auto maps = zones::readMapsAt(*session.fs, pid);
+    if (!maps) continue;
+    auto numa = zones::readNumaMapsAt(*session.fs, pid);
+    std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
+    if (numa) ranges = zones::denseRanges(ranges, *numa);
+    auto census = zones::queryPageNodes(pid, ranges);
+    if (census) totals.pages_left += census->pagesOn(from);
+  }
+  totals.elapsed_ms = msSince(start);
+  return totals;
+}
+
+Status checkCreate(const Session& session, const CreateRequest& request) {
+  if (const ZoneView* zone = session.zones.find(request.name)) {
+    return badInput("partition " + quoteInput(request.name) + " exists (nodes " +
+                    zone->nodes.format() + "); resize it, or destroy it first");
+  }
+  if (session.backend->exists(cgroupOf(session, request.name))) {
+    return badInput("cgroup " + cgroupOf(session, request.name) + " exists already");
+  }
+  SZ_CHECK(checkNodesAvailable(session.zones, request.nodes, NodeSet(), "--nodes"));
+  NodeSet missing = request.cpus.minus(session.zones.machine_cpus);
+  if (!missing.empty()) {
+    return badInput("--cpus: CPUs " + missing.format() + " do not exist (online: " +
+                    session.zones.machine_cpus.format() + ")");
+  }
+  if (request.min_bytes && request.max_bytes && *request.min_bytes > *request.max_bytes) {
+    return badInput("min is above max");
+  }
+  return {};
+}
+
+Status createPartition(Session& session, const CreateRequest& request) {
+  SZ_CHECK(checkCreate(session, request));
+  json args = {{"name", request.name},
+               {"nodes", request.nodes.format()},
+               {"cpus", request.cpus.format()},
+               {"mem_hardwall", request.mem_hardwall}};
+  if (request.min_bytes) args["min_bytes"] = *request.min_bytes;
+  if (request.max_bytes) args["max_bytes"] = *request.max_bytes;
+  JournalEntry entry{"create", args, ""};
+  const std::optional<JournalEntry>& outer = outerJournal();
+  SZ_CHECK(journalStep(session, entry, "journal", outer));
+  std::vector<std::string> done;
+  Status created = runEntry(session, entry, outer, done);
+  SZ_CHECK(finishJournal(session));
+  SZ_CHECK(reloadSession(session));
+  return created;
+}
+
+Status checkResize(const Session& session, const std::string& name, const NodeSet& nodes) {
+  SZ_TRY(zone, findPartition(session, name));
+  return checkNodesAvailable(session.zones, nodes, zone->nodes, "--nodes");
+}
+
+Result<ResizeReport> resizePartition(Session& session, const std::string& name,
+                                     const NodeSet& nodes, const ResizeOptions& options) {
+  SZ_CHECK(checkResize(session, name, nodes));
+  SZ_TRY(zone, findPartition(session, name));
+  ResizeReport report;
+  report.from = zone->nodes;
+  report.to = nodes;
+  report.added = nodes.minus(zone->nodes);
+  report.released = zone->nodes.minus(nodes);
+  report.forced = options.force;
+  if (report.from == report.to) {
+    report.notes.push_back("partition " + name + " has nodes " + nodes.format() + " already");
+    return report;
+  }
+  SZ_TRY(pids, partitionProcesses(session, *zone));
+  if (!report.released.empty()) {
+    report.bytes_to_move = bytesOnNodes(session, pids, report.released);
+    uint64_t room = 0;
+    for (int node : nodes.ids()) {
+      uint64_t free = session.node_free_bytes.count(node) ? session.node_free_bytes[node] : 0;
+      room += free > kShrinkHeadroomPerNodeBytes ? free - kShrinkHeadroomPerNodeBytes : 0;
+    }
+    report.room_bytes = room;
+    if (report.bytes_to_move > room && !options.force) {
+      return infeasible(
+          "partition " + name + " holds " + formatSize(report.bytes_to_move) + " on nodes " +
+          report.released.format() + " that it would give up, and nodes " + nodes.format() +
+          " have only " + formatSize(room) +
+          " free; nothing was changed. Keep more nodes, free memory in the partition first, or "
+          "add --force to shrink anyway (what does not fit then stays on the released nodes "
+          "until the partition's own reclaim, swap or OOM killer makes room)");
+    }
+  }
+  json args = {{"name", name},
+               {"from", report.from.format()},
+               {"to", nodes.format()},
+               {"force", options.force},
+               {"workers", options.workers}};
+  JournalEntry entry{"resize", args, ""};
+  const std::optional<JournalEntry>& outer = outerJournal();
+  SZ_CHECK(journalStep(session, entry, "journal", outer));
+  Status resized = runResize(session, entry, outer, report);
+  if (!resized) {
+    Status undone = rollBackResize(session, entry.args);
+    SZ_CHECK(finishJournal(session));
+    SZ_CHECK(reloadSession(session));
+    if (!undone) return std::move(undone).error();
+    return std::move(resized).error().withContext("resize rolled back to nodes " +
+                                                  report.from.format());
+  }
+  SZ_CHECK(finishJournal(session));
+  SZ_CHECK(reloadSession(session));
+  return report;
+}
+
+Result<DestroyReport> destroyPartition(Session& session, const std::string& name,
+                                       const std::string& to) {
+  SZ_TRY(zone, findPartition(session, name));
+  (void)zone;
+  if (!to.empty()) {
+    if (to == name) return badInput("--to: the tasks cannot go to the partition being destroyed");
+    SZ_TRY(other, findPartition(session, to));
+    (void)other;
+  }
+  DestroyReport report;
+  report.freed = zone->nodes;
+  JournalEntry entry{"destroy", {{"name", name}, {"to", to}}, ""};
+  const std::optional<JournalEntry>& outer = outerJournal();
+  SZ_CHECK(journalStep(session, entry, "journal", outer));
+  SZ_CHECK(runDestroy(session, entry, outer, report));
+  SZ_CHECK(finishJournal(session));
+  SZ_CHECK(reloadSession(session));
+  return report;
+}
+
+Result<AttachReport> attachProcesses(Session& session, const std::string& name,
+                                     const std::vector<pid_t>& pids, bool migrate) {
+  SZ_TRY(zone, findPartition(session, name));
+  for (pid_t pid : pids) {
+    if (pid <= 0 || !session.fs->exists("/proc/" + std::to_string(pid))) {
+      return badInput("no process " + std::to_string(pid));
+    }
+  }
+  std::string cgroup = zone->cgroup_path;
+  NodeSet nodes = zone->nodes;
+  if (!migrate) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, false));
+  AttachReport report;
+  for (pid_t pid : pids) {
+    Status moved = session.backend->moveProcess(cgroup, pid);
+    if (!moved) {
+      if (!migrate) (void)session.backend->setMemoryMigrate(cgroup, true);
+      return std::move(moved).error().withContext("attaching process " + std::to_string(pid) +
+                                                  (report.pids.empty() ? ""
+                                                                       : " (earlier ones moved)"));
+    }
+    report.pids.push_back(pid);
+  }
+  if (!migrate) {
+    SZ_CHECK(session.backend->setMemoryMigrate(cgroup, true));
+    return report;
+  }
+  report.migrated = true;
+  report.migration =
+      migrateProcesses(session, pids, session.zones.machine_nodes.minus(nodes), nodes, 2);
+  return report;
+}
+
+Result<std::vector<std::string>> recoverJournal(Session& session) {
+  std::vector<std::string> done;
+  SZ_TRY(found, readJournalAt(*session.fs));
+  if (!found) return done;
+  JournalEntry entry = *found;
+  if (entry.op != "apply") {
+    Status ran = runEntry(session, entry, std::nullopt, done);
+    SZ_CHECK(clearJournalAt(*session.fs));
+    SZ_CHECK(reloadSession(session));
+    (void)ran;  // a failed completion was rolled back: `done` says so
+    return done;
+  }
+  // apply: finish its current action, then the actions not yet done, then its zones.
+  outerJournal() = entry;
+  if (auto current = entry.args.find("current"); current != entry.args.end()) {
+    JournalEntry action{current->value("op", ""), current->value("args", json::object()),
+                        current->value("step", "")};
+    Status ran = runEntry(session, action, outerJournal(), done);
+    (void)ran;
+    outerJournal()->args.erase("current");
+  }
+  SZ_CHECK(reloadSession(session));
+  Status rest = continueApply(session, done);
+  outerJournal().reset();
+  SZ_CHECK(clearJournalAt(*session.fs));
+  SZ_CHECK(reloadSession(session));
+  if (!rest) done.push_back("apply could not finish: " + rest.error().message());
+  return done;
+}
+
+Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desired, bool prune) {
+  ApplyPlan plan;
+  NodeSet reserved = desired.system.nodes;
+  if (desired.shared) reserved = reserved.unionWith(desired.shared->nodes);
+  const StateFile* state = zones.state ? &*zones.state : nullptr;
+  plan.zones_change = state == nullptr || state->system.nodes != desired.system.nodes ||
+                      state->shared.has_value() != desired.shared.has_value() ||
+                      (desired.shared && state->shared->nodes != desired.shared->nodes);
+  // The nodes each live partition holds, updated as the simulated actions run.
+  std::map<std::string, NodeSet> holds;
+  for (const ZoneView* zone : zones.partitions()) holds[zone->name] = zone->nodes;
+  NodeSet wanted_by_spec = reserved;
+  for (const DesiredPartition& p : desired.partitions) wanted_by_spec = wanted_by_spec.unionWith(p.nodes);
+  for (const ZoneView* zone : zones.partitions()) {
+    bool in_spec = std::any_of(desired.partitions.begin(), desired.partitions.end(),
+                               [&](const DesiredPartition& p) { return p.name == zone->name; });
+    if (in_spec) continue;
+    if (prune) {
+      plan.actions.push_back({"destroy", DesiredPartition{zone->name, {}, {}, {}, {}, false},
+                              zone->nodes});
+      holds.erase(zone->name);
+      continue;
+    }
+    NodeSet clash = zone->nodes.intersectionWith(wanted_by_spec);
+    if (!clash.empty()) {
+      return badInput("partition " + zone->name + " is not in the spec and holds nodes " +
+                      clash.format() + " the spec gives to another zone; add --prune to destroy "
+                      "partitions the spec lacks");
+    }
+    plan.kept.push_back(zone->name);
+  }
+  auto freeNow = [&]() {
+    NodeSet free = zones.machine_nodes.minus(reserved);
+    for (const auto& [name, nodes] : holds) free = free.minus(nodes);
+    return free;
+  };
+  std::vector<const DesiredPartition*> pending;
+  for (const DesiredPartition& p : desired.partitions) {
+    auto held = holds.find(p.name);
+    if (held == holds.end() || held->second != p.nodes) {
+      pending.push_back(&p);
+      continue;
+    }
+    const ZoneView* zone = zones.find(p.name);
+    const StatePartition* record = state ? state->partition(p.name) : nullptr;
+    bool same = zone->cpus == p.cpus && zone->mem_hardwall == p.mem_hardwall && record != nullptr &&
+                record->min_bytes == p.min_bytes && record->max_bytes == p.max_bytes;
+    // v2 reports a partition without CPUs of its own by its effective CPUs: compare by record.
+    if (!same && record != nullptr && record->cpus == p.cpus &&
+        record->mem_hardwall == p.mem_hardwall && record->min_bytes == p.min_bytes &&
+        record->max_bytes == p.max_bytes) {
+      same = true;
+    }
+    if (!same) plan.actions.push_back({"update", p, p.nodes});
+  }
+  bool shrunk_once = false;
+  while (!pending.empty()) {
+    bool progress = false;
+    for (auto it = pending.begin(); it != pending.end();) {
+      const DesiredPartition& p = **it;
+      auto held = holds.find(p.name);
+      NodeSet has = held == holds.end() ? NodeSet() : held->second;
+      if (!p.nodes.minus(has).isSubsetOf(freeNow())) {
+        ++it;
+        continue;
+      }
+      plan.actions.push_back({held == holds.end() ? "create" : "resize", p, has});
+      holds[p.name] = p.nodes;
+      it = pending.erase(it);
+      progress = true;
+    }
+    if (progress) continue;
+    if (shrunk_once) {
+      std::string names;
+      for (const DesiredPartition* p : pending) names += (names.empty() ? "" : ", ") + p->name;
+      return infeasible("apply cannot order the changes for " + names +
+                        ": each needs nodes another still holds; destroy one of them first");
+    }
+    // Deadlock: partitions waiting on each other's nodes give up what they won't keep first.
+    shrunk_once = true;
+    for (const DesiredPartition* p : pending) {
+      auto held = holds.find(p->name);
+      if (held == holds.end()) continue;
+      NodeSet keep = held->second.intersectionWith(p->nodes);
+      if (keep.empty() || keep == held->second) continue;
+      DesiredPartition shrink = *p;
+      shrink.nodes = keep;
+      plan.actions.push_back({"shrink", shrink, held->second});
+      held->second = keep;
+    }
+  }
+  return plan;
+}
+
+Status runApply(Session& session, const DesiredZones& desired, const ApplyPlan& plan,
+                std::vector<std::string>& done) {
+  json desired_json = {{"system", zoneJson(desired.system)},
+                       {"shared", desired.shared ? zoneJson(*desired.shared) : json(nullptr)},
+                       {"spec", desired.spec}};
+  json actions = json::array();
+  for (const ApplyAction& action : plan.actions) actions.push_back(actionJson(action));
+  outerJournal() = JournalEntry{"apply", {{"desired", desired_json}, {"actions", actions},
+                                          {"done", 0}, {"zones_done", false}}, ""};
+  SZ_CHECK(writeJournalAt(*session.fs, *outerJournal()));
+  stopPointForTests("apply.journal");
+  Status ran = continueApply(session, done);
+  outerJournal().reset();
+  SZ_CHECK(clearJournalAt(*session.fs));
+  SZ_CHECK(reloadSession(session));
+  return ran;
+}
+
+}  // namespace softzone::cpuset

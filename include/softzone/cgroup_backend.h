@@ -1,0 +1,105 @@
+// The cgroup cpuset backends: one interface over cgroup v1 (a cpuset hierarchy) and v2 (the
+// unified hierarchy's cpuset controller). Every path is relative to the cgroup mount and every
+// file is opened beneath it with no symlink followed (FsRoot::openSubtree).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "softzone/cgroup.h"
+#include "softzone/fs_root.h"
+#include "softzone/nodeset.h"
+#include "softzone/result.h"
+
+namespace softzone::cpuset {
+
+// Where partitions live under the mount unless the state file (or SOFTZONE_CGROUP_PARENT, for a
+// systemd unit with Delegate=yes) says otherwise.
+inline constexpr std::string_view kDefaultCgroupParent = "softzone";
+inline constexpr std::string_view kCgroupParentEnv = "SOFTZONE_CGROUP_PARENT";
+
+// The parent path to use when the state file names none: $SOFTZONE_CGROUP_PARENT when set and
+// well formed (relative, no "." or ".." components), else "softzone".
+Result<std::string> defaultCgroupParent();
+
+// Whether `path` is a usable cgroup path below the mount: relative, non-empty components made of
+// [A-Za-z0-9_.:@-], no "." or "..". On failure, the reason.
+std::optional<std::string> checkCgroupPath(std::string_view path);
+
+struct CgroupSettings {
+  NodeSet mems;  // never empty for a partition
+  NodeSet cpus;  // empty: the parent's CPUs
+  // v1 only: the cpuset's kernel allocations (slab, ...) stay on its own nodes too. v2 has no
+  // such file; see docs/partitions.md.
+  bool mem_hardwall = false;
+};
+
+class CgroupBackend {
+ public:
+  // The backend for `choice`, its files reached through a subtree of `fs` at the mount point.
+  static Result<std::unique_ptr<CgroupBackend>> open(const FsRoot& fs, const CgroupChoice& choice);
+
+  virtual ~CgroupBackend() = default;
+  CgroupBackend(const CgroupBackend&) = delete;
+  CgroupBackend& operator=(const CgroupBackend&) = delete;
+
+  virtual CgroupVersion version() const noexcept = 0;
+  const std::string& mountPoint() const noexcept { return mount_point_; }
+
+  // --- reading; `cgroup` is relative to the mount, "" the root cgroup ---
+  bool exists(std::string_view cgroup) const;
+  Result<NodeSet> readMems(std::string_view cgroup) const;
+  Result<NodeSet> readCpus(std::string_view cgroup) const;
+  // What the kernel enforces (the parent's when the cgroup's own list is empty, on v2).
+  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const;
+  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const;
+  // Processes (thread group ids), ascending.
+  Result<std::vector<pid_t>> readProcs(std::string_view cgroup) const;
+  // Child cgroups (directories), sorted.
+  Result<std::vector<std::string>> listChildren(std::string_view cgroup) const;
+  // v1: cpuset.mem_hardwall; false on v2.
+  virtual Result<bool> readMemHardwall(std::string_view cgroup) const = 0;
+
+  // --- changing ---
+  // Creates `parent` and the cgroups above it as needed, ready to hold partitions: v2 enables
+  // +cpuset in every subtree_control from the root down to it; v1 gives new levels their
+  // parent's CPUs and nodes (a v1 cpuset starts empty and takes no task until both are set).
+  virtual Status prepareParent(std::string_view parent) const = 0;
+  // mkdir + CPUs + nodes (+ v1's memory_migrate=1 and mem_hardwall). EEXIST when it exists.
+  virtual Status createCgroup(std::string_view cgroup, const CgroupSettings& settings) const = 0;
+  // Sets CPUs, nodes and options of an existing cgroup (recovery, apply).
+  virtual Status configureCgroup(std::string_view cgroup, const CgroupSettings& settings) const = 0;
+  Status writeMems(std::string_view cgroup, const NodeSet& mems) const;
+  Status writeCpus(std::string_view cgroup, const NodeSet& cpus) const;
+  // Moves a whole process (every thread) into `cgroup` (cgroup.procs takes a thread group).
+  Status moveProcess(std::string_view cgroup, pid_t pid) const;
+  // rmdir: EBUSY while it holds tasks or children.
+  Status removeCgroup(std::string_view cgroup) const;
+  // v1: cpuset.memory_migrate (whether attaching a task or writing mems moves its pages). On v2
+  // the kernel always migrates: setting false is unsupported.
+  virtual Status setMemoryMigrate(std::string_view cgroup, bool migrate) const = 0;
+
+ protected:
+  CgroupBackend(FsRoot tree, std::string mount_point, std::string prefix)
+      : tree_(std::move(tree)), mount_point_(std::move(mount_point)), prefix_(std::move(prefix)) {}
+
+  // "cgroup/cpuset.<name>" (v1 mounted with noprefix drops "cpuset.").
+  std::string cpusetFile(std::string_view cgroup, std::string_view name) const;
+  static std::string file(std::string_view cgroup, std::string_view name);
+  const FsRoot& tree() const noexcept { return tree_; }
+  Result<NodeSet> readList(const std::string& path) const;
+  // Writes one cgroupfs attribute (on a --root tree, a plain file it creates).
+  Status put(const std::string& path, std::string_view value) const;
+
+ private:
+  FsRoot tree_;
+  std::string mount_point_;
+  std::string prefix_;
+};
+
+}  // namespace softzone::cpuset

@@ -1,0 +1,211 @@
+// The page cache of file trees: which node caches each page (residency), and binding a tree's
+// cache to chosen nodes (populate from a bound worker, migrate what is cached elsewhere, lock).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "softzone/fs_root.h"
+#include "softzone/nodeset.h"
+#include "softzone/page_placement.h"
+#include "softzone/result.h"
+
+namespace softzone::cache {
+
+// --- walking trees ---
+
+// One regular file of a tree, reached once however many links or symlinks lead to it.
+struct TreeFile {
+  std::string path;  // the first path the walk reached it by
+  dev_t device = 0;
+  ino_t inode = 0;
+  uint64_t size_bytes = 0;
+};
+
+struct TreeWalk {
+  std::string root;  // the PATH as given
+  std::vector<TreeFile> files;
+  uint64_t size_bytes = 0;
+  uint64_t duplicates_skipped = 0;  // hard links and symlinks to a file already listed
+  uint64_t dangling_skipped = 0;    // symlinks to nothing (common in /lib, not an error)
+  uint64_t others_skipped = 0;      // sockets, fifos, devices
+};
+
+// Walks each PATH (a file or a directory), following symlinks like `find -L`, listing each
+// regular file once (by device and inode, across all the trees). Bad input (exit 2), found before
+// anything is done: a missing PATH, a symlink loop (ELOOP, or a directory reached again below
+// itself), an unreadable directory (EACCES, naming it).
+Result<std::vector<TreeWalk>> walkTrees(const std::vector<std::string>& paths);
+
+// --- residency ---
+
+// Where one file's cached pages are.
+struct FileResidency {
+  std::string path;
+  uint64_t size_bytes = 0;
+  uint64_t pages = 0;                      // pages the file spans
+  uint64_t cached_pages = 0;               // in the page cache (mincore)
+  std::map<int, uint64_t> pages_per_node;  // of those, by node (move_pages status query)
+  // Cached but not placed: evicted between the two looks, or refused by the status query.
+  uint64_t unplaced_pages = 0;
+  // From cachestat(2) where the kernel has it (6.5+).
+  std::optional<uint64_t> dirty_pages;
+  std::optional<uint64_t> writeback_pages;
+  std::string error;  // why the file could not be looked at ("" when it was)
+
+  uint64_t pagesOn(const NodeSet& nodes) const;
+};
+
+// Looks at every cached page of `path` without adding any: the file is mapped with readahead off
+// (MADV_RANDOM), only pages mincore reports cached are faulted in, and their nodes come from
+// move_pages(2)'s status query. mincore tells the truth only to the file's owner, a writer or
+// root (since 5.2); others see every page as cached. Failures to open or map the file are kept
+// in `error`, not returned: one unreadable file does not hide the rest.
+// With `per_node` false only the totals are read: from cachestat(2) where the kernel has it
+// (fast, nothing mapped), else from mincore; pages_per_node stays empty.
+FileResidency readFileResidency(const std::string& path, bool per_node = true,
+                                const zones::PageSyscalls& syscalls = zones::kernelPageSyscalls());
+
+// cachestat(2) over a whole file: pages cached, dirty, under writeback. nullopt when the kernel
+// lacks it (ENOSYS before 6.5) or refuses the file.
+struct CacheStat {
+  uint64_t cached_pages = 0;
+  uint64_t dirty_pages = 0;
+  uint64_t writeback_pages = 0;
+  uint64_t evicted_pages = 0;
+};
+std::optional<CacheStat> cacheStatOf(int fd);
+bool kernelHasCachestat();
+
+// Sums over files.
+struct ResidencyTotals {
+  uint64_t files = 0;
+  uint64_t files_failed = 0;
+  uint64_t size_bytes = 0;
+  uint64_t pages = 0;
+  uint64_t cached_pages = 0;
+  uint64_t unplaced_pages = 0;
+  std::map<int, uint64_t> pages_per_node;
+
+  void add(const FileResidency& file);
+  uint64_t pagesOn(const NodeSet& nodes) const;
+};
+
+// --- binding ---
+
+// Why pages could not be put on the target nodes.
+enum class FailReason { kDirty, kWriteback, kBusy, kNoPermission, kNoMemory, kGone, kBeingWritten };
+std::string_view failReasonName(FailReason reason);  // "dirty", "no permission", ...
+
+// The reason a move_pages status (or a whole call's) errno stands for, before page flags refine it.
+FailReason failReasonOfErrno(int err);
+
+// Page flags that explain a failed move (from /proc/kpageflags, root only).
+struct PageFlags {
+  bool dirty = false;
+  bool writeback = false;
+};
+// The refined reason: writeback, then dirty, over what the errno says.
+FailReason failReasonOf(int err, std::optional<PageFlags> flags);
+
+struct FileFailure {
+  std::string path;
+  FailReason reason = FailReason::kBusy;
+  std::string detail;  // one line: what the kernel said
+};
+
+struct BindOptions {
+  NodeSet targets;
+  // Free bytes per target node, to spread migrated pages (zones::shareByFreeMemory); updated as
+  // pages are placed. Empty: an equal spread.
+  std::map<int, uint64_t> free_bytes;
+  const zones::PageSyscalls* syscalls = nullptr;  // nullptr: the running kernel
+  // Binds the worker thread to the targets; empty: set_mempolicy(MPOL_BIND). Tests that fake
+  // the kernel's nodes replace it.
+  std::function<Status(const NodeSet&)> bind_thread;
+  // Where /proc/kpageflags and /proc/self/pagemap are read to explain failures (nullptr: never).
+  const FsRoot* proc = nullptr;
+};
+
+struct BindReport {
+  uint64_t files = 0;
+  uint64_t size_bytes = 0;
+  uint64_t pages = 0;            // pages the files span
+  uint64_t pages_in_place = 0;   // cached on a target node before
+  uint64_t pages_populated = 0;  // not cached before, read in by the bound worker
+  uint64_t pages_migrated = 0;   // cached elsewhere before, moved to a target
+  uint64_t pages_failed = 0;     // not on a target node afterwards
+  std::map<FailReason, uint64_t> failed_by_reason;
+  std::vector<FileFailure> file_failures;  // files skipped or not wholly placed, with why
+  std::map<int, uint64_t> migrated_to;     // target node -> pages moved there
+  uint64_t move_calls = 0;
+  double elapsed_ms = 0;
+  // A condition that stopped the run (no permission to move shared pages, a target refused):
+  // what is counted above is what was done before it.
+  std::optional<Error> stopped_by;
+
+  bool complete() const noexcept {
+    return pages_failed == 0 && file_failures.empty() && !stopped_by;
+  }
+};
+
+// Puts every page of `files` in the page cache on `options.targets`, file by file, in a worker
+// thread bound to the targets with MPOL_BIND: pages not cached are read in there (readahead(2),
+// then MADV_POPULATE_READ), pages cached elsewhere are moved with move_pages(2) and
+// MPOL_MF_MOVE_ALL, grouped by target node in address order. A file open for writing by another
+// process is skipped (its pages would be dirty and new ones allocated by the writer). Running it
+// again changes nothing that is in place.
+BindReport bindFiles(const std::vector<TreeFile>& files, const BindOptions& options);
+
+// --- pure planning, for the engine and its tests ---
+
+// One move_pages call's worth: pages (indexes into the caller's array) to one node.
+struct MoveBatch {
+  int node = 0;
+  std::vector<size_t> pages;
+
+  friend bool operator==(const MoveBatch&, const MoveBatch&) = default;
+};
+
+// Which pages to move where. `page_nodes[i]` is page i's node (or a negative errno: not placed,
+// not moved). Pages on a target stay; the others are shared out over the targets by free memory
+// (zones::shareByFreeMemory), in address order, one batch per target; `free_bytes` is lowered by
+// what each node is given, so the next file's pages go where there is room.
+std::vector<MoveBatch> planCacheMoves(const std::vector<int>& page_nodes, const NodeSet& targets,
+                                      std::map<int, uint64_t>& free_bytes, uint64_t page_bytes);
+
+// Runs of set entries in a mincore vector: [first, last) page indexes.
+struct PageRun {
+  size_t first = 0;
+  size_t end = 0;
+
+  friend bool operator==(const PageRun&, const PageRun&) = default;
+};
+std::vector<PageRun> runsOf(const std::vector<unsigned char>& cached, bool value);
+
+// --- keeping pages resident ---
+
+struct KeeperReport {
+  pid_t pid = 0;
+  uint64_t files = 0;
+  uint64_t locked_bytes = 0;
+  std::vector<FileFailure> file_failures;
+  std::optional<pid_t> replaced;  // an earlier keeper of the same name, stopped once this one held
+};
+
+// Starts a keeper: a detached process (comm "sz-keep-NAME") bound to `targets` that maps and
+// mlocks every file, then sleeps. mlocked page cache is never reclaimed, so it stays where bind
+// put it; its cost is the files' whole size in RAM for as long as the keeper lives, within
+// RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK. The keeper's pid is recorded in
+// `pid_dir`/NAME.pid; an earlier keeper recorded there is stopped once the new one holds its pages.
+Result<KeeperReport> startKeeper(const std::string& name, const std::vector<TreeFile>& files,
+                                 const NodeSet& targets, const std::string& pid_dir,
+                                 const FsRoot& proc);
+
+}  // namespace softzone::cache

@@ -1,0 +1,177 @@
+// Partitions at run time: create, resize (migrating first), destroy, attach, migrate and recover,
+// each a journaled sequence of named steps under the operation lock.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "softzone/cgroup_backend.h"
+#include "softzone/journal.h"
+#include "softzone/op_lock.h"
+#include "softzone/zone_state.h"
+
+namespace softzone::cpuset {
+
+// Share of a node counted as unusable when sizing by bytes (holes, watermarks, kernel use).
+inline constexpr double kNodeSizeMargin = 0.06;
+
+// Everything a verb works with: the tree, the backend, the zones as read, the lock when held.
+struct Session {
+  const FsRoot* fs = nullptr;
+  std::unique_ptr<CgroupBackend> backend;
+  MachineZones zones;
+  std::optional<OpLock> lock;
+  std::ostream* log = nullptr;  // progress and recovery notes (stderr)
+  // Per node, from nodeN/meminfo when readable.
+  std::map<int, uint64_t> node_total_bytes;
+  std::map<int, uint64_t> node_free_bytes;
+};
+
+// Opens a session. `mutate`: on the live system it needs root ("needs root", exit 1), mounts the
+// v1 cpuset hierarchy when v1 is asked for and absent, takes the lock and completes or rolls
+// back an interrupted operation first (reported on `log`).
+Result<Session> openSession(const FsRoot& fs, CgroupMode mode, bool mutate, std::ostream& log);
+
+// Re-reads the zones and node sizes (after a change).
+Status reloadSession(Session& session);
+
+// The state file to write next: the one read, or a fresh one for this machine.
+StateFile baseState(const Session& session);
+
+// --- choosing nodes (pure) ---
+
+struct NodeCapacity {
+  int id = 0;
+  uint64_t total_bytes = 0;
+};
+// The fewest free nodes whose usable bytes (total less kNodeSizeMargin) reach `bytes`: the
+// shortest run of consecutive ids, lowest first; otherwise the largest nodes. Infeasible with the
+// numbers when the free pool is too small.
+Result<NodeSet> pickNodesForSize(const std::vector<NodeCapacity>& free_nodes, uint64_t bytes);
+// A partition's nodes resized to `bytes`: keeps its nodes from the lowest, adds free nodes
+// (nearest ids first) to grow, drops the highest to shrink (never below one node).
+Result<NodeSet> resizeNodesForSize(const NodeSet& current,
+                                   const std::vector<NodeCapacity>& all_nodes,
+                                   const NodeSet& free_nodes, uint64_t bytes);
+
+// --- operations (the session must be mutating) ---
+
+struct CreateRequest {
+  std::string name;  // already checked (planner::checkPartitionName)
+  NodeSet nodes;
+  NodeSet cpus;  // empty: its parent's
+  bool mem_hardwall = false;
+  std::optional<uint64_t> min_bytes;
+  std::optional<uint64_t> max_bytes;
+};
+// Bad input for nodes that are not free (naming who has them) or CPUs the machine lacks.
+Status checkCreate(const Session& session, const CreateRequest& request);
+Status createPartition(Session& session, const CreateRequest& request);
+
+struct MigrationTotals {
+  int processes = 0;
+  uint64_t pages_found = 0;
+  uint64_t pages_moved = 0;
+  uint64_t pages_failed = 0;
+  uint64_t pages_left = 0;  // on the nodes given up, by the verification (status query)
+  std::map<int, uint64_t> failures;  // errno -> pages
+  double elapsed_ms = 0;
+};
+
+struct ResizeReport {
+  NodeSet from;
+  NodeSet to;
+  NodeSet added;
+  NodeSet released;
+  uint64_t bytes_to_move = 0;  // the partition's pages on released nodes before the move
+  uint64_t room_bytes = 0;     // free on the kept and added nodes
+  MigrationTotals migration;
+  bool forced = false;
+  std::vector<std::string> notes;
+};
+
+struct ResizeOptions {
+  bool force = false;  // shrink even when the kept nodes cannot hold what is on released ones
+  int workers = 2;     // move_pages threads per process
+};
+// Bad input for nodes that are another zone's, an empty target, or an unknown partition.
+Status checkResize(const Session& session, const std::string& name, const NodeSet& nodes);
+Result<ResizeReport> resizePartition(Session& session, const std::string& name,
+                                     const NodeSet& nodes, const ResizeOptions& options);
+
+struct DestroyReport {
+  std::vector<pid_t> moved;
+  std::string to;  // the partition the tasks went to, "" for the cgroup root
+  NodeSet freed;
+};
+Result<DestroyReport> destroyPartition(Session& session, const std::string& name,
+                                       const std::string& to);
+
+struct AttachReport {
+  std::vector<pid_t> pids;
+  MigrationTotals migration;
+  bool migrated = false;
+};
+Result<AttachReport> attachProcesses(Session& session, const std::string& name,
+                                     const std::vector<pid_t>& pids, bool migrate);
+
+// Moves every page of `pids` that is on `from` to `to` (move_pages, grouped by target), then
+// verifies with the status query that none is left on `from`.
+MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
+                                 const NodeSet& from, const NodeSet& to, int workers);
+
+// --- apply: reconciling the live partitions with a desired layout ---
+
+// A partition as the spec's plan wants it: exactly what the state file records of one.
+using DesiredPartition = StatePartition;
+
+struct DesiredZones {
+  StateZone system;
+  std::optional<StateZone> shared;
+  std::vector<DesiredPartition> partitions;
+  std::string spec;  // the spec file, recorded in the state
+};
+
+struct ApplyAction {
+  std::string verb;  // "destroy", "shrink" (to the nodes it keeps), "resize", "create", "update"
+  DesiredPartition target;
+  NodeSet from;  // its nodes before the action (resize, shrink, destroy)
+};
+
+struct ApplyPlan {
+  std::vector<ApplyAction> actions;  // in the order they run: every step finds its nodes free
+  std::vector<std::string> kept;     // live partitions the spec lacks, left alone (no --prune)
+  bool zones_change = false;         // the system or shared zone differs from the state file
+};
+
+// Pure: the actions that turn `zones` into `desired`, ordered so each finds its nodes free.
+// Bad input when a partition the spec lacks holds nodes the spec gives away and there is no
+// --prune; infeasible when no order works.
+Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desired, bool prune);
+
+// Runs the plan under one journal (op "apply"): the zones first, then each action; an
+// interruption at any step is completed by recoverJournal. `done` gets a line per action.
+Status runApply(Session& session, const DesiredZones& desired, const ApplyPlan& plan,
+                std::vector<std::string>& done);
+
+// Completes (or, when completing fails, rolls back) the operation in the journal. Returns a line
+// per thing done; empty when there was nothing to recover.
+Result<std::vector<std::string>> recoverJournal(Session& session);
+
+// The processes in a partition's cgroup.
+Result<std::vector<pid_t>> partitionProcesses(const Session& session, const ZoneView& zone);
+
+// "unknown partition NAME; partitions: a, b" (bad input) when `name` is not a partition.
+Result<const ZoneView*> findPartition(const Session& session, const std::string& name);
+
+// Bytes of the partition's (or any) processes' pages on `nodes`, by numa_maps.
+uint64_t bytesOnNodes(const Session& session, const std::vector<pid_t>& pids, const NodeSet& nodes);
+
+}  // namespace softzone::cpuset

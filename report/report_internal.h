@@ -1,0 +1,14 @@
+// Helpers shared by the report library's files (not part of its interface).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "softzone/kmsg_oom.h"
+#include "softzone/pressure.h"
+
+namespace softzone::report {
+
+nlohmann::ordered_json oomKillToJson(const OomKill& kill);
+nlohmann::ordered_json pressureToJson(const Pressure& pressure);
+
+}  // namespace softzone::report

@@ -1,0 +1,47 @@
+// The zones a report covers, from the machine's zone state (the partitions engineer's model).
+#include <algorithm>
+
+#include "softzone/kernel_files.h"
+#include "softzone/report.h"
+#include "softzone/zone_state.h"
+
+namespace softzone::report {
+
+ReportZones readReportZonesAt(const FsRoot& fs, cpuset::CgroupMode mode) {
+  ReportZones result;
+  auto machine = cpuset::readMachineZones(fs, mode);
+  if (machine) {
+    result.cgroup = machine->cgroup;
+    result.drift = machine->drift;
+    for (const cpuset::ZoneView& view : machine->zones) {
+      std::string path = view.cgroup_path.empty()
+                             ? std::string()
+                             : kernel::joinPath(machine->cgroup.mount_point, view.cgroup_path);
+      result.zones.push_back({view.name, view.kind, view.nodes, view.cpus, path});
+    }
+    return result;
+  }
+  result.problem = SourceProblem{"zones", machine.error().describe() +
+                                              "; showing node 0 as the system zone, the rest free"};
+  result.zones.push_back({std::string(cpuset::kSystemZoneName), "system", NodeSet::of({0}), {}, ""});
+  return result;
+}
+
+Result<std::vector<ZoneInput>> selectZones(const std::vector<ZoneInput>& zones,
+                                           const std::vector<std::string>& names) {
+  if (names.empty()) return zones;
+  std::vector<ZoneInput> selected;
+  for (const std::string& name : names) {
+    auto it = std::find_if(zones.begin(), zones.end(),
+                           [&](const ZoneInput& zone) { return zone.name == name; });
+    if (it == zones.end()) {
+      std::string known;
+      for (const ZoneInput& zone : zones) known += (known.empty() ? "" : ", ") + zone.name;
+      return badInput("no zone named " + quoteInput(name) + " (zones: " + known + ")");
+    }
+    selected.push_back(*it);
+  }
+  return selected;
+}
+
+}  // namespace softzone::report

@@ -1,0 +1,194 @@
+// bindFiles against a fake kernel's nodes: real files and a real page cache, but the status query
+// and the moves are answered by a fake that places every page on node 3 until it is moved.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <numaif.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <mutex>
+#include <unordered_map>
+
+#include "softzone/page_cache.h"
+#include "support/fake_tree.h"
+
+namespace softzone::cache {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr int kStartNode = 3;
+
+class FakeNodes final : public zones::PageSyscalls {
+ public:
+  struct Call {
+    int node;
+    size_t pages;
+    int flags;
+  };
+
+  long movePages(pid_t pid, std::span<void* const> pages, const int* nodes, int* status,
+                 int flags) const override {
+    std::lock_guard lock(mutex_);
+    if (pid != 0) return -ESRCH;
+    if (nodes == nullptr) {
+      for (size_t i = 0; i < pages.size(); ++i) {
+        auto it = where_.find(pages[i]);
+        status[i] = it == where_.end() ? kStartNode : it->second;
+      }
+      return 0;
+    }
+    calls_.push_back({nodes[0], pages.size(), flags});
+    if (refuse_ != 0) return -refuse_;
+    if (move_every_other_) {
+      // Like migrate_pages() giving up on some pages: a positive count, no statuses written.
+      long not_moved = 0;
+      for (size_t i = 0; i < pages.size(); ++i) {
+        if (i % 2 == 0) {
+          where_[pages[i]] = nodes[i];
+        } else {
+          ++not_moved;
+        }
+      }
+      return not_moved;
+    }
+    for (size_t i = 0; i < pages.size(); ++i) {
+      if (fail_with_ != 0) {
+        status[i] = -fail_with_;
+        continue;
+      }
+      where_[pages[i]] = nodes[i];
+      status[i] = nodes[i];
+    }
+    return 0;
+  }
+  long migratePages(pid_t, const NodeSet&, const NodeSet&) const override { return -ENOSYS; }
+
+  std::vector<Call> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  void failPagesWith(int err) { fail_with_ = err; }
+  void refuseCallsWith(int err) { refuse_ = err; }
+  void moveEveryOtherPage() { move_every_other_ = true; }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<void*, int> where_;
+  mutable std::vector<Call> calls_;
+  int fail_with_ = 0;
+  int refuse_ = 0;
+  bool move_every_other_ = false;
+};
+
+class BindTest : public ::testing::Test {
+ protected:
+  TreeFile makeFile(const std::string& name, size_t pages) {
+    std::string path = tree_.path() + "/" + name;
+    std::ofstream(path) << std::string(pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE)), 'p');
+    return TreeFile{path, 0, 0, pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))};
+  }
+
+  BindOptions options(const NodeSet& targets) {
+    BindOptions opts;
+    opts.targets = targets;
+    opts.syscalls = &kernel_;
+    opts.bind_thread = [this](const NodeSet& nodes) -> Status {
+      bound_to_ = nodes;
+      return {};
+    };
+    return opts;
+  }
+
+  softzone::testing::FakeTree tree_;
+  FakeNodes kernel_;
+  NodeSet bound_to_;
+};
+
+TEST_F(BindTest, CachedPagesElsewhereMoveWithMoveAllGroupedByTarget) {
+  // Just written: every page is cached, and the fake puts it on node 3. (One file: the fake
+  // knows pages by address, and a second file's window may reuse the first one's addresses.)
+  std::vector<TreeFile> files = {makeFile("a", 40)};
+  BindOptions opts = options(NodeSet::of({1, 2}));
+  opts.free_bytes = {{1, 3 << 20}, {2, 1 << 20}};
+  BindReport report = bindFiles(files, opts);
+  EXPECT_EQ(bound_to_, NodeSet::of({1, 2}));
+  EXPECT_FALSE(report.stopped_by);
+  EXPECT_EQ(report.files, 1u);
+  EXPECT_EQ(report.pages, 40u);
+  EXPECT_EQ(report.pages_migrated, 40u);
+  EXPECT_EQ(report.pages_in_place + report.pages_populated + report.pages_failed, 0u);
+  EXPECT_TRUE(report.complete());
+  // Three quarters of the free memory is on node 1.
+  EXPECT_THAT(report.migrated_to, ElementsAre(Pair(1, 30), Pair(2, 10)));
+  auto calls = kernel_.calls();
+  ASSERT_EQ(calls.size(), 2u);  // one call per target
+  EXPECT_EQ(calls[0].node, 1);
+  EXPECT_EQ(calls[0].pages, 30u);
+  EXPECT_EQ(calls[1].node, 2);
+  EXPECT_EQ(calls[1].pages, 10u);
+  for (const auto& call : calls) EXPECT_EQ(call.flags, MPOL_MF_MOVE_ALL);
+  EXPECT_EQ(report.move_calls, 2u);
+}
+
+TEST_F(BindTest, PagesTheKernelWillNotMoveAreCountedWithTheirReason) {
+  std::vector<TreeFile> files = {makeFile("busy", 8)};
+  kernel_.failPagesWith(EBUSY);
+  BindReport report = bindFiles(files, options(NodeSet::of({1})));
+  EXPECT_EQ(report.pages_failed, 8u);
+  EXPECT_EQ(report.pages_migrated, 0u);
+  EXPECT_THAT(report.failed_by_reason, ElementsAre(Pair(FailReason::kBusy, 8)));
+  ASSERT_EQ(report.file_failures.size(), 1u);
+  EXPECT_EQ(report.file_failures[0].path, files[0].path);
+  EXPECT_THAT(report.file_failures[0].detail, HasSubstr("8 pages not placed"));
+  EXPECT_FALSE(report.complete());
+}
+
+TEST_F(BindTest, APartialMoveIsCountedPageByPage) {
+  std::vector<TreeFile> files = {makeFile("half", 10)};
+  kernel_.moveEveryOtherPage();
+  BindReport report = bindFiles(files, options(NodeSet::of({1})));
+  EXPECT_EQ(report.pages_migrated, 5u);
+  EXPECT_EQ(report.pages_failed, 5u);
+  EXPECT_THAT(report.failed_by_reason, ElementsAre(Pair(FailReason::kBusy, 5)));
+  EXPECT_THAT(report.migrated_to, ElementsAre(Pair(1, 5)));
+}
+
+TEST_F(BindTest, NoPermissionStopsTheRunAndKeepsWhatWasDone) {
+  std::vector<TreeFile> files = {makeFile("first", 4), makeFile("second", 4)};
+  kernel_.refuseCallsWith(EPERM);
+  BindReport report = bindFiles(files, options(NodeSet::of({1})));
+  ASSERT_TRUE(report.stopped_by);
+  EXPECT_THAT(report.stopped_by->message(), HasSubstr("CAP_SYS_NICE"));
+  // Both files were looked at (moves are planned over a group of files); the first refused call
+  // stopped the rest, and every page that had to move is counted failed with the reason.
+  EXPECT_EQ(report.files, 2u);
+  EXPECT_EQ(kernel_.calls().size(), 1u);
+  EXPECT_EQ(report.pages_failed, 8u);
+  EXPECT_THAT(report.failed_by_reason, ElementsAre(Pair(FailReason::kNoPermission, 8)));
+}
+
+TEST_F(BindTest, AMissingFileIsReportedAndTheRestIsBound) {
+  std::vector<TreeFile> files = {TreeFile{tree_.path() + "/gone", 0, 0, 4096}, makeFile("here", 2)};
+  BindReport report = bindFiles(files, options(NodeSet::of({1})));
+  EXPECT_FALSE(report.stopped_by);
+  ASSERT_EQ(report.file_failures.size(), 1u);
+  EXPECT_EQ(report.file_failures[0].reason, FailReason::kGone);
+  EXPECT_EQ(report.pages_migrated, 2u);
+}
+
+TEST_F(BindTest, TheWorkerBindFailingStopsBeforeAnything) {
+  std::vector<TreeFile> files = {makeFile("x", 2)};
+  BindOptions opts = options(NodeSet::of({1}));
+  opts.bind_thread = [](const NodeSet&) -> Status { return errnoError(EINVAL, "set_mempolicy"); };
+  BindReport report = bindFiles(files, opts);
+  ASSERT_TRUE(report.stopped_by);
+  EXPECT_EQ(report.files, 0u);
+  EXPECT_TRUE(kernel_.calls().empty());
+}
+
+}  // namespace
+}  // namespace softzone::cache

@@ -1,0 +1,90 @@
+// zonectl bind and residency from the outside: bad input is refused with exit 2 before anything
+// is done; residency's JSON carries the contract's keys.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/run_zonectl.h"
+
+namespace softzone::tools {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+namespace fs = std::filesystem;
+
+class CacheCliTest : public ::testing::Test {
+ protected:
+  std::string path(const std::string& relative) const { return tree_.path() + "/" + relative; }
+  softzone::testing::FakeTree tree_;
+};
+
+TEST_F(CacheCliTest, MissingPathIsBadInput) {
+  for (const char* verb : {"bind", "residency"}) {
+    Outcome run = std::string(verb) == "bind"
+                      ? zonectl({verb, "--nodes", "0", path("no-such-tree")})
+                      : zonectl({verb, path("no-such-tree")});
+    EXPECT_EQ(run.exit_status, 2) << verb;
+    EXPECT_THAT(run.err, HasSubstr("no such file or directory"));
+    EXPECT_THAT(run.err, HasSubstr("no-such-tree"));
+    EXPECT_EQ(run.out, "") << verb << " did something";
+  }
+}
+
+TEST_F(CacheCliTest, SymlinkLoopIsBadInput) {
+  fs::create_directories(path("t/sub"));
+  fs::create_symlink("..", path("t/sub/loop"));
+  Outcome run = zonectl({"bind", "--nodes", "0", path("t")});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_THAT(run.err, HasSubstr("symlink loop"));
+  EXPECT_EQ(run.out, "");
+}
+
+TEST_F(CacheCliTest, UnknownNodesAreBadInput) {
+  std::ofstream(path("f")) << "x";
+  Outcome run = zonectl({"bind", "--nodes", "999", path("f")});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_THAT(run.err, HasSubstr("node(s) 999 do not exist"));
+  Outcome both = zonectl({"bind", "--nodes", "0", "--zone", "shared", path("f")});
+  EXPECT_EQ(both.exit_status, 2);
+}
+
+TEST_F(CacheCliTest, UnknownZoneIsBadInput) {
+  std::ofstream(path("f")) << "x";
+  Outcome run = zonectl({"bind", "--zone", "no-such-zone", path("f")});
+  EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("unknown zone \"no-such-zone\""));
+  EXPECT_EQ(run.out, "");
+}
+
+TEST_F(CacheCliTest, RootTreesAreRefused) {
+  for (const char* verb : {"bind", "residency"}) {
+    Outcome run = zonectl({"--root", tree_.path(), verb, tree_.path()});
+    EXPECT_EQ(run.exit_status, 2) << verb;
+    EXPECT_THAT(run.err, HasSubstr("--root"));
+  }
+}
+
+TEST_F(CacheCliTest, ResidencyJsonHasTotalsPerTree) {
+  fs::create_directories(path("t"));
+  std::ofstream(path("t/a"), std::ios::binary) << std::string(10000, 'a');
+  Outcome run = zonectl({"--json", "residency", "--fast", path("t")});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  for (const char* key : {"\"trees\"", "\"total\"", "\"cached_pages\"", "\"size_bytes\": 10000",
+                          "\"pages_per_node\"", "\"pages_per_zone\"", "\"per_node\": false"}) {
+    EXPECT_THAT(run.out, HasSubstr(key));
+  }
+}
+
+TEST_F(CacheCliTest, HelpNamesTheOptions) {
+  Outcome run = zonectl({"bind", "--help"});
+  EXPECT_EQ(run.exit_status, 0);
+  EXPECT_THAT(run.out, StartsWith("usage: zonectl [global options] bind PATH..."));
+  EXPECT_THAT(run.out, HasSubstr("--lock"));
+  EXPECT_THAT(run.out, HasSubstr("RLIMIT_MEMLOCK"));
+}
+
+}  // namespace
+}  // namespace softzone::tools

@@ -1,0 +1,72 @@
+# bench-bind: binding a 100 MiB tree, timed against references in the same boot.
+#  cold:    `zonectl bind` of a cold tree (populate on the shared nodes) vs `cat` of every file to
+#           /dev/null (a plain cold read), caches dropped before each; target bind <= 1.2x cat.
+#  migrate: `zonectl bind` of the tree cached on A's nodes (moved to the shared nodes) vs numactl's
+#           `migratepages` moving the same amount of anonymous memory (memhold) between the same
+#           nodes; target bind's rate >= 1.0x migratepages'.
+# Rounds alternate the order; results go to $SOFTZONE_OUT/bench-bind.txt as key=value lines.
+. /tests/lib.sh
+. /tests/cases/shared-lib.sh
+. /tests/placement-lib.sh
+out=$SOFTZONE_OUT
+raw=$out/bench-bind.txt
+rounds=${BENCH_ROUNDS:-5}
+make_zones
+make_tree 100
+bytes=$(zonectl --json residency --fast "$TREE" | awk -F': ' '/"size_bytes":/ { sub(/,/, "", $2); print $2; exit }')
+mib=$((bytes / 1048576))
+echo "tree: $bytes bytes" | tee "$raw"
+
+# timed CMD...: wall time of CMD by migrate_probe's monotonic clock, into $ms.
+timed() {
+  migrate_probe time "$@" >/tmp/timed.txt 2>&1 || { cat /tmp/timed.txt; fail "'$*' failed"; }
+  ms=$(sed -n 's/^wall_ms=//p' /tmp/timed.txt)
+}
+
+cold_cat() {
+  drop_caches
+  timed sh -c "find $TREE -type f | xargs cat >/dev/null"
+  echo "round=$1 method=cat-cold ms=$ms" | tee -a "$raw"
+}
+cold_bind() {
+  drop_caches
+  timed zonectl bind --zone shared "$TREE"
+  echo "round=$1 method=bind-cold ms=$ms" | tee -a "$raw"
+}
+migrate_bind() {
+  drop_caches
+  in_zone A treegen check "$TREE" >/dev/null
+  timed zonectl bind --zone shared "$TREE"
+  echo "round=$1 method=bind-migrate ms=$ms" | tee -a "$raw"
+}
+migrate_anon() {
+  hold_start "$mib" numactl --membind=$A_NODES
+  timed migratepages "$HOLD_PID" $A_NODES $SHARED
+  echo "round=$1 method=migratepages-anon ms=$ms" | tee -a "$raw"
+  hold_check
+  hold_stop
+}
+
+for round in $(seq 1 "$rounds"); do
+  step "round $round"
+  if [ $((round % 2)) = 1 ]; then
+    cold_cat "$round"; cold_bind "$round"; migrate_bind "$round"; migrate_anon "$round"
+  else
+    migrate_anon "$round"; migrate_bind "$round"; cold_bind "$round"; cold_cat "$round"
+  fi
+done
+treegen check "$TREE"
+
+# median METHOD: the median ms of METHOD's rounds.
+median() {
+  sed -n "s/.*method=$1 ms=//p" "$raw" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+cat_ms=$(median cat-cold)
+bind_ms=$(median bind-cold)
+mig_ms=$(median bind-migrate)
+anon_ms=$(median migratepages-anon)
+awk -v c="$cat_ms" -v b="$bind_ms" -v m="$mig_ms" -v a="$anon_ms" -v mib="$mib" 'BEGIN {
+  printf "summary cold: cat %.1f ms, bind %.1f ms, bind/cat %.2fx (target <= 1.2x)\n", c, b, b / c
+  printf "summary migrate: bind %.1f ms (%.1f MiB/s), migratepages %.1f ms (%.1f MiB/s), rate ratio %.2fx (target >= 1.0x)\n", m, mib * 1000 / m, a, mib * 1000 / a, a / m
+}' | tee -a "$raw"
+echo "bench-bind: done"

@@ -1,0 +1,5 @@
+# bench-report: zonectl report vs numastat -m over this guest's nodes (numa=fake=64), same run.
+. /tests/lib.sh
+step "report_bench --live"
+report_bench "$(command -v zonectl)" --live | tee "$SOFTZONE_OUT/bench.txt"
+echo "bench-report: ok"

@@ -1,0 +1,79 @@
+# partition-crash: zonectl is SIGKILLed (SOFTZONE_TEST_STOP_AT) right after each named step of a
+# resize and of an apply; the next run - `zonectl recover`, or any changing verb on its own -
+# completes the operation: no journal left, no drift, no partition with empty mems, every task in
+# a cpuset, and the memory of the process inside intact and on the partition's nodes only.
+. /tests/lib.sh
+. /tests/placement-lib.sh
+. /tests/partition-lib.sh
+pick_nodes
+A=${SRC%,*} B=${SRC#*,} C=${DST%,*}
+echo "resize between nodes $A and $B; scratch node $C"
+
+# killed_at STEP CMD...: runs CMD with the stop hook at STEP; it must die of SIGKILL there.
+killed_at() {
+  at=$1
+  shift
+  set +e
+  SOFTZONE_TEST_STOP_AT=$at "$@"
+  got=$?
+  set -e
+  expect_eq "exit status of '$*' stopped at $at" 137 "$got"
+  [ -e /run/softzone/journal.json ] || fail "no journal after a kill at $at"
+}
+
+zonectl create p --nodes "$A"
+hold_start 100
+zonectl attach p "$HOLD_PID"
+cur=$A
+round=0
+for at in journal grow migrate shrink verify state; do
+  step "resize killed after resize.$at"
+  if [ "$cur" = "$A" ]; then next=$B; else next=$A; fi
+  killed_at "resize.$at" zonectl resize p --nodes "$next"
+  round=$((round + 1))
+  if [ $((round % 2)) = 1 ]; then
+    zonectl recover
+  else
+    # Any changing verb recovers first on its own.
+    zonectl create scratch --nodes "$C"
+    zonectl destroy scratch
+  fi
+  expect_nodes "p's mems after recovery" "$next" "$(mems_of p)"
+  expect_eq "pages left on node $cur" 0 "$(pages_on "$HOLD_PID" "$cur")"
+  hold_check
+  expect_sound
+  cur=$next
+done
+hold_stop
+zonectl destroy p
+
+step "a spec whose plan is this guest's numa=fake=8"
+booted=$(sed -n 's/.*numa=fake=\([^ ]*\).*/\1/p' /proc/cmdline)
+spec=/tmp/crash.ini
+found=
+for size in 180 190 200 205 210 215 220 225 230 235 240 245 250; do
+  printf '[machine]\nreserve = 64M\nnode_size = %sM\n[partition.web]\nmemory = 120M\n[partition.db]\nmemory = 120M\n' \
+    "$size" >"$spec"
+  if [ "$(zonectl plan "$spec" --format cmdline 2>/dev/null)" = "numa=fake=$booted" ]; then
+    found=$size
+    break
+  fi
+done
+[ -n "$found" ] || fail "no node_size plans numa=fake=$booted"
+cat "$spec"
+zonectl plan "$spec"
+
+for at in apply.journal apply.zones create.journal create.cgroup create.state apply.action.1 apply.action.2; do
+  step "apply killed after $at"
+  for name in web db; do
+    if [ -d "$CG/softzone/$name" ]; then zonectl destroy "$name"; fi
+  done
+  killed_at "$at" zonectl apply "$spec"
+  zonectl apply "$spec"
+  zonectl apply "$spec" --dry-run | tee /tmp/dry.txt
+  grep -q ": 0 partition change(s)" /tmp/dry.txt || fail "apply did not converge after $at"
+  [ -d "$CG/softzone/web" ] && [ -d "$CG/softzone/db" ] || fail "web or db is missing after $at"
+  expect_sound
+done
+zonectl list
+echo "partition-crash: ok"

@@ -1,0 +1,50 @@
+// zonectl attach NAME PID... [--no-migrate]: moves whole processes (all threads) into a partition
+// and, unless told not to, their pages onto its nodes.
+#include <charconv>
+
+#include "partition_view.h"
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options("attach options");
+  options.add_options()                                                                  //
+      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
+      ("pid", po::value<std::vector<std::string>>()->required()->value_name("PID"), "processes")  //
+      ("no-migrate", po::bool_switch(), "leave their pages where they are (cgroup v1 only)");
+  po::positional_options_description positional;
+  positional.add("name", 1).add("pid", -1);
+  po::variables_map values;
+  if (!parseVerbOptions(ctx, "attach", "NAME PID... [--no-migrate]", options, positional, args,
+                        values)) {
+    return {};
+  }
+  std::string name = values["name"].as<std::string>();
+  SZ_CHECK(checkName(name));
+  std::vector<pid_t> pids;
+  for (const std::string& text : values["pid"].as<std::vector<std::string>>()) {
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) {
+      return badInput("expected a process id, got " + quoteInput(text));
+    }
+    pids.push_back(pid);
+  }
+  bool migrate = !values["no-migrate"].as<bool>();
+  SZ_TRY(session, openPartitionSession(ctx, true));
+  SZ_TRY(report, cpuset::attachProcesses(session, name, pids, migrate));
+  const cpuset::ZoneView* zone = session.zones.find(name);
+  NodeSet elsewhere = session.zones.machine_nodes.minus(zone->nodes);
+  if (ctx.json) {
+    nlohmann::ordered_json out = {{"name", name}, {"pids", report.pids}, {"migrated", migrate}};
+    if (migrate) out["migration"] = migrationJson(report.migration);
+    ctx.out << out.dump(2) << '\n';
+  } else {
+    ctx.out << "attached " << report.pids.size() << " process(es) to partition " << name << "\n";
+    if (migrate) ctx.out << describeMigration(report.migration, elsewhere) << "\n";
+  }
+  return {};
+}
+
+}  // namespace softzone::tools

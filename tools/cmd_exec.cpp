@@ -1,0 +1,45 @@
+// zonectl exec NAME -- CMD ARGS...: runs a command inside a partition; its exit status is
+// zonectl's (zonectl joins the partition, drops the lock and becomes the command).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "partition_view.h"
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+Status cmdExec(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options("exec options");
+  options.add_options()                                                                  //
+      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
+      ("command", po::value<std::vector<std::string>>()->required()->value_name("CMD"),
+       "the command and its arguments, after --");
+  po::positional_options_description positional;
+  positional.add("name", 1).add("command", -1);
+  po::variables_map values;
+  if (!parseVerbOptions(ctx, "exec", "NAME -- CMD ARGS...", options, positional, args, values)) {
+    return {};
+  }
+  std::string name = values["name"].as<std::string>();
+  SZ_CHECK(checkName(name));
+  std::vector<std::string> command = values["command"].as<std::vector<std::string>>();
+  SZ_TRY(session, openPartitionSession(ctx, true));
+  SZ_TRY(zone, cpuset::findPartition(session, name));
+  if (!ctx.fs.isLive()) return badInput("exec runs a command: it needs the live system, not --root");
+  SZ_CHECK(session.backend->moveProcess(zone->cgroup_path, ::getpid()));
+  session.lock->release();
+  std::vector<char*> argv;
+  for (std::string& arg : command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::cout.flush();
+  ::execvp(argv[0], argv.data());
+  int err = errno;
+  // The command could not start: the shell's statuses (127 not found, 126 not executable).
+  std::cerr << "zonectl exec: " << command[0] << ": " << std::strerror(err) << "\n";
+  std::_Exit(err == ENOENT ? 127 : 126);
+}
+
+}  // namespace softzone::tools

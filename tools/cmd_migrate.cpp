@@ -1,0 +1,73 @@
+// zonectl migrate (--pid PID | NAME) --to NODES: moves a process's (or a partition's) pages to
+// NODES with move_pages, then counts what is left elsewhere.
+#include <charconv>
+
+#include "partition_view.h"
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options("migrate options");
+  options.add_options()                                                          //
+      ("name", po::value<std::string>()->value_name("NAME"), "a partition's processes")  //
+      ("pid", po::value<std::string>()->value_name("PID"), "one process")                 //
+      ("to", po::value<std::string>()->required()->value_name("NODES"), "target nodes")   //
+      ("workers", po::value<int>()->default_value(2)->value_name("N"),
+       "move_pages threads per process");
+  po::positional_options_description positional;
+  positional.add("name", 1);
+  po::variables_map values;
+  if (!parseVerbOptions(ctx, "migrate", "(--pid PID | NAME) --to NODES", options, positional, args,
+                        values)) {
+    return {};
+  }
+  bool by_name = values.count("name") > 0;
+  if (by_name == (values.count("pid") > 0)) return badInput("give exactly one of NAME and --pid PID");
+  int workers = values["workers"].as<int>();
+  if (workers < 1 || workers > 64) return badInput("--workers: expected 1 to 64");
+  SZ_TRY(to, parseList(values["to"].as<std::string>(), "--to"));
+  std::vector<pid_t> pids;
+  std::string name;
+  if (by_name) {
+    name = values["name"].as<std::string>();
+    SZ_CHECK(checkName(name));
+  } else {
+    const std::string& text = values["pid"].as<std::string>();
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) {
+      return badInput("--pid: expected a process id, got " + quoteInput(text));
+    }
+    pids.push_back(pid);
+  }
+  SZ_TRY(session, openPartitionSession(ctx, true));
+  NodeSet absent = to.minus(session.zones.machine_nodes);
+  if (!absent.empty()) return badInput("--to: nodes " + absent.format() + " do not exist");
+  if (by_name) {
+    SZ_TRY(zone, cpuset::findPartition(session, name));
+    if (!to.isSubsetOf(zone->nodes)) {
+      return badInput("--to " + to.format() + ": partition " + name + " has nodes " +
+                      zone->nodes.format() + " only; resize it first");
+    }
+    SZ_TRY(found, cpuset::partitionProcesses(session, *zone));
+    pids = found;
+  } else if (!ctx.fs.exists("/proc/" + std::to_string(pids[0]))) {
+    return badInput("--pid: no process " + std::to_string(pids[0]));
+  }
+  NodeSet from = session.zones.machine_nodes.minus(to);
+  cpuset::MigrationTotals totals = cpuset::migrateProcesses(session, pids, from, to, workers);
+  if (ctx.json) {
+    nlohmann::ordered_json out = {{"to", to.format()}, {"migration", migrationJson(totals)}};
+    ctx.out << out.dump(2) << '\n';
+  } else {
+    ctx.out << describeMigration(totals, from) << "\n";
+  }
+  if (totals.pages_left > 0) {
+    return infeasible(std::to_string(totals.pages_left) + " pages are still outside nodes " +
+                      to.format());
+  }
+  return {};
+}
+
+}  // namespace softzone::tools

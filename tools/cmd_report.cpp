@@ -1,0 +1,84 @@
+// zonectl report: memory, reclaim, pressure and OOM kills per zone, as a table, JSON or HTML.
+#include <fstream>
+#include <sstream>
+
+#include "command.h"
+#include "softzone/report.h"
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+namespace {
+
+Result<report::MachineSample> readSnapshotFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return badInput("--since " + path + ": cannot open the snapshot file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto sample = report::parseSnapshot(text.str());
+  if (!sample) return badInput("--since " + path + ": " + sample.error().message());
+  return sample;
+}
+
+}  // namespace
+
+Status writeReportOutput(Context& ctx, const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    ctx.out << text;
+    return {};
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return errnoError(errno, "writing " + path);
+  return {};
+}
+
+Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options("report options");
+  options.add_options()                                                                   //
+      ("zone", po::value<std::vector<std::string>>()->value_name("NAME"), "zones to show")  //
+      ("format", po::value<std::string>()->value_name("table|json|html"),
+       "output format (default table; --json means json)")  //
+      ("output,o", po::value<std::string>()->value_name("FILE"), "write to FILE instead of stdout")  //
+      ("since", po::value<std::string>()->value_name("SNAPSHOT"),
+       "counters and OOM kills since a `zonectl snapshot` file")  //
+      ("all", po::bool_switch(), "show rows that are zero everywhere")  //
+      ("no-trace", po::bool_switch(), "do not install the reclaim hist trigger when it is missing");
+  po::positional_options_description positional;
+  positional.add("zone", -1);
+  po::variables_map values;
+  if (!parseVerbOptions(ctx, "report", "[NAME...] [--format table|json|html] [-o FILE] [--since SNAPSHOT]",
+                        options, positional, args, values)) {
+    return {};
+  }
+  report::Format format = ctx.json ? report::Format::kJson : report::Format::kTable;
+  if (values.count("format") > 0) {
+    SZ_TRY(parsed, report::parseFormat(values["format"].as<std::string>()));
+    format = parsed;
+  }
+  std::optional<report::MachineSample> baseline;
+  if (values.count("since") > 0) {
+    SZ_TRY(sample, readSnapshotFile(values["since"].as<std::string>()));
+    baseline = std::move(sample);
+  }
+  std::vector<std::string> names;
+  if (values.count("zone") > 0) names = values["zone"].as<std::vector<std::string>>();
+
+  report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
+  SZ_TRY(selected, report::selectZones(zones.zones, names));
+  report::SampleOptions sample_options;
+  sample_options.install_reclaim_trigger = !values["no-trace"].as<bool>();
+  auto sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, sample_options);
+  if (!sample) return readError(ctx, std::move(sample).error());
+  if (zones.problem) sample->problems.push_back(*zones.problem);
+  for (const std::string& drift : zones.drift) sample->notes.push_back("drift: " + drift);
+
+  report::Report result = report::buildReport(selected, *sample, baseline ? &*baseline : nullptr,
+                                              names.empty());
+  report::TableOptions table{values["all"].as<bool>()};
+  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
+  return writeReportOutput(ctx, output, report::renderReport(result, {result}, format, table));
+}
+
+}  // namespace softzone::tools

@@ -1,0 +1,233 @@
+// zonectl run NAME -- CMD...: runs CMD in a zone's cgroup, samples while it runs, reports what
+// happened (deltas since the start, peak usage, reclaim, OOM kills) and exits with CMD's status.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+
+#include "command.h"
+#include "softzone/cgroup_backend.h"
+#include "softzone/report.h"
+
+namespace softzone::tools {
+namespace po = boost::program_options;
+
+namespace {
+
+// The child waits on `go` until the parent has moved it into the cgroup, so not one page of
+// CMD is allocated outside the zone; an exec failure comes back as errno over `failed`.
+struct Child {
+  pid_t pid = -1;
+  int go_write = -1;
+  int failed_read = -1;
+};
+
+Result<Child> forkWaitingChild(const std::vector<std::string>& command) {
+  int go[2];
+  int failed[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return errnoError(errno, "pipe");
+  if (::pipe2(failed, O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(go[0]);
+    ::close(go[1]);
+    return errnoError(err, "pipe");
+  }
+  std::vector<char*> argv;
+  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return errnoError(errno, "fork");
+  if (pid == 0) {
+    // Only async-signal-safe calls from here on.
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGQUIT, SIG_DFL);
+    char byte = 0;
+    ssize_t n;
+    do {
+      n = ::read(go[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1) {
+      ::execvp(argv[0], argv.data());
+      int err = errno;
+      ssize_t ignored = ::write(failed[1], &err, sizeof err);
+      (void)ignored;
+    }
+    ::_exit(127);
+  }
+  ::close(go[0]);
+  ::close(failed[1]);
+  return Child{pid, go[1], failed[0]};
+}
+
+int waitStatusToExit(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+// zonectl run stays out of the OOM killer's reach while it watches: an OOM in the zone picks its
+// victim among every task whose nodes intersect the zone's, and zonectl (in the root cpuset) is
+// one. CMD gets the score zonectl had. Best effort: lowering the score needs CAP_SYS_RESOURCE.
+constexpr std::string_view kOomScoreAdjProtected = "-1000";
+
+std::optional<std::string> protectFromOomKiller(const FsRoot& fs) {
+  auto original = fs.readAttribute("/proc/self/oom_score_adj");
+  if (!original) return std::nullopt;
+  if (!fs.writeAttribute("/proc/self/oom_score_adj", kOomScoreAdjProtected)) return std::nullopt;
+  return *original;
+}
+
+void restoreOomScore(const FsRoot& fs, pid_t pid, const std::optional<std::string>& original) {
+  if (!original) return;
+  Status ignored = fs.writeAttribute("/proc/" + std::to_string(pid) + "/oom_score_adj", *original);
+  (void)ignored;
+}
+
+std::string joinCommand(const std::vector<std::string>& command) {
+  std::string text;
+  for (const std::string& arg : command) text += (text.empty() ? "" : " ") + arg;
+  return text;
+}
+
+// The zone's cgroup relative to the mount, for the backend.
+std::string relativeCgroup(const report::ZoneInput& zone, const cpuset::CgroupChoice& cgroup) {
+  std::string path = zone.cgroup_path;
+  std::string mount = cgroup.mount_point;
+  if (!mount.empty() && mount.back() != '/') mount += '/';
+  if (path.compare(0, mount.size(), mount) == 0) path = path.substr(mount.size());
+  return path;
+}
+
+}  // namespace
+
+Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options("run options");
+  options.add_options()                                                       //
+      ("zone", po::value<std::string>()->value_name("NAME")->required(), "the zone to run in")  //
+      ("command", po::value<std::vector<std::string>>()->value_name("CMD"), "the command")      //
+      ("interval", po::value<int>()->default_value(500)->value_name("MS"),
+       "sampling interval while CMD runs")  //
+      ("format", po::value<std::string>()->value_name("table|json|html"),
+       "report format (default table; --json means json)")  //
+      ("output,o", po::value<std::string>()->value_name("FILE"),
+       "write the report to FILE instead of stdout");
+  po::positional_options_description positional;
+  positional.add("zone", 1).add("command", -1);
+  po::variables_map values;
+  if (!parseVerbOptions(ctx, "run", "NAME [--format ...] [-o FILE] -- CMD [ARGS...]", options,
+                        positional, args, values)) {
+    return {};
+  }
+  if (values.count("command") == 0) return badInput("no command given: zonectl run NAME -- CMD");
+  std::vector<std::string> command = values["command"].as<std::vector<std::string>>();
+  int interval_ms = values["interval"].as<int>();
+  if (interval_ms < 10 || interval_ms > 60000) {
+    return badInput("--interval " + std::to_string(interval_ms) + ": expected 10 to 60000 ms");
+  }
+  report::Format format = ctx.json ? report::Format::kJson : report::Format::kTable;
+  if (values.count("format") > 0) {
+    SZ_TRY(parsed, report::parseFormat(values["format"].as<std::string>()));
+    format = parsed;
+  }
+  if (!ctx.fs.isLive()) return badInput("zonectl run starts a process: it cannot run with --root");
+
+  std::string name = values["zone"].as<std::string>();
+  report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
+  if (zones.problem) return unsupported(zones.problem->why);
+  SZ_TRY(selected, report::selectZones(zones.zones, {name}));
+  const report::ZoneInput& zone = selected.front();
+  if (zone.cgroup_path.empty() || !zones.cgroup) {
+    return badInput("zone " + quoteInput(name) + " has no cgroup to run in (a " + zone.kind + " zone)");
+  }
+  SZ_TRY(backend, cpuset::CgroupBackend::open(ctx.fs, *zones.cgroup));
+
+  auto baseline = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup);
+  if (!baseline) return readError(ctx, std::move(baseline).error());
+  std::vector<report::Report> series = {report::buildReport(zones.zones, *baseline, &*baseline)};
+
+  // Ctrl-C is for CMD; zonectl stays to report how it ended, as time(1) does.
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_int {};
+  struct sigaction old_quit {};
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  auto restore = [&] {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+  };
+
+  std::optional<std::string> oom_score = protectFromOomKiller(ctx.fs);
+  SZ_TRY(child, forkWaitingChild(command));
+  restoreOomScore(ctx.fs, child.pid, oom_score);
+  Status moved = backend->moveProcess(relativeCgroup(zone, *zones.cgroup), child.pid);
+  if (!moved) {
+    ::close(child.go_write);
+    ::close(child.failed_read);
+    ::kill(child.pid, SIGKILL);
+    ::waitpid(child.pid, nullptr, 0);
+    restore();
+    return Error(moved.error()).withContext("putting the command into " + zone.cgroup_path);
+  }
+  char go = 1;
+  ssize_t written = ::write(child.go_write, &go, 1);
+  (void)written;
+  ::close(child.go_write);
+
+  int status = 0;
+  for (;;) {
+    pid_t done = ::waitpid(child.pid, &status, WNOHANG);
+    if (done == child.pid) break;
+    if (done < 0 && errno != EINTR) break;
+    ::poll(nullptr, 0, interval_ms);
+    if (::waitpid(child.pid, &status, WNOHANG) == child.pid) break;
+    report::SampleOptions quick;
+    quick.install_reclaim_trigger = false;
+    if (auto sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, quick)) {
+      series.push_back(report::buildReport(zones.zones, *sample, &*baseline));
+      // The victim's membership is in this sample: merge every task list seen so far, so a
+      // kill found in the final sample can still be attributed.
+      for (auto& [zone_name, pids] : sample->pids) {
+        auto& all = baseline->pids[zone_name];
+        all.insert(all.end(), pids.begin(), pids.end());
+      }
+    }
+  }
+  restore();
+  restoreOomScore(ctx.fs, ::getpid(), oom_score);
+  int exec_errno = 0;
+  bool exec_failed = ::read(child.failed_read, &exec_errno, sizeof exec_errno) ==
+                     static_cast<ssize_t>(sizeof exec_errno);
+  ::close(child.failed_read);
+  if (exec_failed) {
+    return errnoError(exec_errno, "running " + quoteInput(command.front()));
+  }
+  int exit_status = waitStatusToExit(status);
+
+  report::SampleOptions quick;
+  quick.install_reclaim_trigger = false;
+  auto final_sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, quick);
+  if (!final_sample) return readError(ctx, std::move(final_sample).error());
+  for (const std::string& note : baseline->notes) final_sample->notes.push_back(note);
+  report::Report result = report::buildReport(zones.zones, *final_sample, &*baseline);
+  for (const report::Report& point : series) report::foldPeaks(result, point);
+  result.command = joinCommand(command);
+  result.exit_status = exit_status;
+  series.push_back(result);
+
+  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
+  SZ_CHECK(writeReportOutput(ctx, output, report::renderReport(result, series, format)));
+  // zonectl run exits as CMD did, like time(1), so scripts can use it in place of CMD.
+  ctx.out.flush();
+  std::cout.flush();
+  if (exit_status != 0) std::exit(exit_status);
+  return {};
+}
+
+}  // namespace softzone::tools
