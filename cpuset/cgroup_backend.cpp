@@ -119,14 +119,18 @@ class V1Backend final : public CgroupBackend {
       std::string above = at;
       at = at.empty() ? std::string(part) : at + "/" + std::string(part);
       Status made = tree().mkdirAt(at);
-      if (made) {
-        // A new v1 cpuset is empty: give it everything its parent has.
-        SZ_TRY(cpus, readCpus(above));
-        SZ_TRY(mems, readMems(above));
-        SZ_CHECK(writeCpus(at, cpus));
-        SZ_CHECK(writeMems(at, mems));
-      } else if (made.error().code() != std::errc::file_exists) {
-        return made;
+      if (!made && made.error().code() != std::errc::file_exists) return made;
+      // A new v1 cpuset is empty, and so is one another tool made without filling it (a
+      // delegated path on a systemd host): nothing can go below it until it has what its parent
+      // has. A path already filled in is left as it is.
+      // (An unreadable value is treated as empty: the write then says what is wrong.)
+      if (auto cpus = readCpus(at); !cpus || cpus->empty()) {
+        SZ_TRY(above_cpus, readCpus(above));
+        SZ_CHECK(writeCpus(at, above_cpus));
+      }
+      if (auto mems = readMems(at); !mems || mems->empty()) {
+        SZ_TRY(above_mems, readMems(above));
+        SZ_CHECK(writeMems(at, above_mems));
       }
     }
     return {};

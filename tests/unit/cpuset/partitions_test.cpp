@@ -226,6 +226,25 @@ TEST_F(BackendTest, V1NewLevelsGetTheirParentsCpusAndMems) {
   EXPECT_EQ(::softzone::tools::slurp(migrate), "1\n");
 }
 
+// A delegated path another tool made but left empty (v1 cpusets start with no CPUs or nodes):
+// the empty levels are filled from above, a filled one is left as it is.
+TEST_F(BackendTest, V1EmptyExistingLevelsAreFilledFilledOnesKept) {
+  tree_.put("/sys/fs/cgroup/cpuset/cpuset.cpus", "0-3\n");
+  tree_.put("/sys/fs/cgroup/cpuset/cpuset.mems", "0-7\n");
+  tree_.put("/sys/fs/cgroup/cpuset/system.slice/cpuset.cpus", "\n");
+  tree_.put("/sys/fs/cgroup/cpuset/system.slice/cpuset.mems", "\n");
+  tree_.put("/sys/fs/cgroup/cpuset/system.slice/sz.service/cpuset.cpus", "1-2\n");
+  tree_.put("/sys/fs/cgroup/cpuset/system.slice/sz.service/cpuset.mems", "1-6\n");
+  FsRoot fs = tree_.open();
+  auto backend = CgroupBackend::open(fs, {CgroupVersion::kV1, "/sys/fs/cgroup/cpuset"});
+  ASSERT_TRUE(backend);
+  ASSERT_TRUE((*backend)->prepareParent("system.slice/sz.service"));
+  EXPECT_EQ((*backend)->readCpus("system.slice").value(), nodes("0-3"));
+  EXPECT_EQ((*backend)->readMems("system.slice").value(), nodes("0-7"));
+  EXPECT_EQ((*backend)->readCpus("system.slice/sz.service").value(), nodes("1-2"));
+  EXPECT_EQ((*backend)->readMems("system.slice/sz.service").value(), nodes("1-6"));
+}
+
 TEST_F(BackendTest, V1NoprefixFiles) {
   tree_.put("/sys/fs/cgroup/cpuset/mems", "0-1\n");
   tree_.put("/sys/fs/cgroup/cpuset/cpus", "0\n");
