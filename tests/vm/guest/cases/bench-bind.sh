@@ -3,7 +3,8 @@
 #           /dev/null (a plain cold read), caches dropped before each; target bind <= 1.2x cat.
 #  migrate: `zonectl bind` of the tree cached on A's nodes (moved to the shared nodes) vs numactl's
 #           `migratepages` moving the same amount of anonymous memory (memhold) between the same
-#           nodes; target bind's rate >= 1.0x migratepages'.
+#           nodes; target bind's rate >= 1.0x migratepages'. A second reference moves the same
+#           page cache: `migratepages` on a process in A that maps and has touched every file.
 # Rounds alternate the order; results go to $SOFTZONE_OUT/bench-bind.txt as key=value lines.
 . /tests/lib.sh
 . /tests/cases/shared-lib.sh
@@ -47,11 +48,34 @@ migrate_anon() {
   hold_stop
 }
 
+# pages_on_nodes_now NODES: the tree's cached pages on NODES right now.
+pages_on_nodes_now() {
+  zonectl --json residency "$TREE" >/tmp/res-now.json
+  pages_on_nodes /tmp/res-now.json "$1"
+}
+
+migrate_file_ref() {
+  drop_caches
+  rm -f /tmp/map-ref
+  start_in_zone A treegen map "$TREE" --status /tmp/map-ref
+  mapper=$BG_PID
+  wait_line /tmp/map-ref "ready*" 300
+  before=$(pages_on_nodes_now $A_NODES)
+  timed migratepages "$mapper" $A_NODES $SHARED
+  after_a=$(pages_on_nodes_now $A_NODES) after_shared=$(pages_on_nodes_now $SHARED)
+  echo "round=$1 method=migratepages-file ms=$ms on_a_before=$before on_a_after=$after_a on_shared_after=$after_shared" |
+    tee -a "$raw"
+  kill -TERM "$mapper"
+  wait "$mapper" || true
+}
+
 for round in $(seq 1 "$rounds"); do
   step "round $round"
   if [ $((round % 2)) = 1 ]; then
     cold_cat "$round"; cold_bind "$round"; migrate_bind "$round"; migrate_anon "$round"
+    migrate_file_ref "$round"
   else
+    migrate_file_ref "$round"
     migrate_anon "$round"; migrate_bind "$round"; cold_bind "$round"; cold_cat "$round"
   fi
 done
@@ -59,14 +83,16 @@ treegen check "$TREE"
 
 # median METHOD: the median ms of METHOD's rounds.
 median() {
-  sed -n "s/.*method=$1 ms=//p" "$raw" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+  sed -n "s/.*method=$1 ms=\([0-9.]*\).*/\1/p" "$raw" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 cat_ms=$(median cat-cold)
 bind_ms=$(median bind-cold)
 mig_ms=$(median bind-migrate)
 anon_ms=$(median migratepages-anon)
-awk -v c="$cat_ms" -v b="$bind_ms" -v m="$mig_ms" -v a="$anon_ms" -v mib="$mib" 'BEGIN {
+file_ms=$(median migratepages-file)
+awk -v c="$cat_ms" -v b="$bind_ms" -v m="$mig_ms" -v a="$anon_ms" -v f="$file_ms" -v mib="$mib" 'BEGIN {
   printf "summary cold: cat %.1f ms, bind %.1f ms, bind/cat %.2fx (target <= 1.2x)\n", c, b, b / c
   printf "summary migrate: bind %.1f ms (%.1f MiB/s), migratepages %.1f ms (%.1f MiB/s), rate ratio %.2fx (target >= 1.0x)\n", m, mib * 1000 / m, a, mib * 1000 / a, a / m
+  printf "summary migrate, same page cache: migratepages on a process mapping the tree %.1f ms, bind/that %.2fx\n", f, m / f
 }' | tee -a "$raw"
 echo "bench-bind: done"
