@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-"$root/scripts/deps.sh"
+"$root/scripts/deps.sh" demo
 "$root/scripts/build.sh" release
 cache="$root/build/vm-cache"
 guest_tools=("$root/build/tools/zonectl")

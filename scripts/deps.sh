@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what softzone needs to build, test and run its guests on Debian 12 (as root).
+# Installs what softzone needs on Debian 12 (as root): `deps.sh demo` what the demo needs (the
+# release build and the guests), `deps.sh` (or `deps.sh all`) that and what the tests need too.
 # Idempotent: installs only what is missing, and refreshes apt's lists only when needed.
 set -euo pipefail
 
@@ -7,14 +8,22 @@ packages=(
   # build
   build-essential cmake pkg-config
   libnuma-dev libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev googletest
-  # fuzzing: libFuzzer comes with clang's runtime
-  clang libclang-rt-14-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
-  # host-side checks of guest results; chromium renders report HTML pages (report-oom check)
-  python3 chromium
 )
+case "${1:-all}" in
+  demo) ;;
+  all)
+    packages+=(
+      # unit tests
+      libgtest-dev libgmock-dev googletest
+      # fuzzing: libFuzzer comes with clang's runtime
+      clang libclang-rt-14-dev
+      # host-side checks of guest results; chromium renders report HTML pages (report-oom check)
+      python3 chromium
+    ) ;;
+  *) echo "deps.sh: unknown set '$1' (demo or all)" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${packages[@]}"; do
