@@ -87,26 +87,21 @@ Status parseEntry(std::string_view line, size_t line_no, ReclaimHistogram& hist)
 Result<ReclaimHistogram> parseReclaimHist(std::string_view text) {
   ReclaimHistogram hist;
   bool in_ours = false;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    ++line_no;
+  SZ_CHECK(forEachLine(text, [&](std::string_view line, size_t line_no) -> Status {
     std::string_view trimmed = trimBlanks(line);
     if (trimmed.substr(0, kTriggerInfo.size()) == kTriggerInfo) {
       // A section of one trigger starts here; only the first of ours counts.
       in_ours = !hist.found && isOurTrigger(trimmed.substr(kTriggerInfo.size()));
       hist.found |= in_ours;
-      continue;
+      return {};
     }
-    if (!in_ours) continue;
-    if (trimmed.substr(0, 1) == "{") {
-      SZ_CHECK(parseEntry(trimmed, line_no, hist));
-    } else if (trimmed.substr(0, 8) == "Dropped:") {
+    if (!in_ours) return {};
+    if (trimmed.substr(0, 1) == "{") return parseEntry(trimmed, line_no, hist);
+    if (trimmed.substr(0, 8) == "Dropped:") {
       if (auto dropped = parseNumber<uint64_t>(trimBlanks(trimmed.substr(8)))) hist.dropped = *dropped;
     }
-  }
+    return {};
+  }));
   return hist;
 }
 
