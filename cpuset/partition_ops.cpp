@@ -827,11 +827,8 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   return report;
 }
 
-Result<std::vector<std::string>> recoverJournal(Session& session) {
+Result<std::vector<std::string>> recoverEntry(Session& session, JournalEntry entry) {
   std::vector<std::string> done;
-  SZ_TRY(found, readJournalAt(*session.fs));
-  if (!found) return done;
-  JournalEntry entry = *found;
   if (entry.op != "apply") {
     Status ran = runEntry(session, entry, std::nullopt, done);
     SZ_CHECK(clearJournalAt(*session.fs));
@@ -855,6 +852,19 @@ Result<std::vector<std::string>> recoverJournal(Session& session) {
   SZ_CHECK(reloadSession(session));
   if (!rest) done.push_back("apply could not finish: " + rest.error().message());
   return done;
+}
+
+Result<std::vector<std::string>> recoverJournal(Session& session) {
+  SZ_TRY(found, readJournalAt(*session.fs));
+  if (!found) return std::vector<std::string>{};
+  // The journal is zonectl's own file, but a value of the wrong type in it (a hand edit, a
+  // damaged disk) must end in a message, not in the JSON library's exception.
+  try {
+    return recoverEntry(session, *found);
+  } catch (const nlohmann::json::exception& error) {
+    return mismatch("the journal " + std::string(kJournalFile) + " is damaged (" + error.what() +
+                    "); check the partitions with `zonectl status` and remove it");
+  }
 }
 
 Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desired, bool prune) {

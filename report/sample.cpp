@@ -3,6 +3,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <stdexcept>
+#include <utility>
 
 #include "softzone/kernel_files.h"
 #include "softzone/reclaim_trace.h"
@@ -172,6 +174,25 @@ Result<MachineSample> readMachineSampleAt(const FsRoot& fs, const std::vector<Zo
 
 namespace {
 
+// A snapshot's whole numbers, strictly: the library's get<T>() converts a float with a cast
+// (undefined when out of range) and wraps a negative into an unsigned type, where a snapshot must
+// hold exact values in range. The parser turns the exception into bad input.
+struct NotAWholeNumber : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <typename T>
+T wholeNumber(const json& value) {
+  if (value.is_number_unsigned()) {
+    auto v = value.get<uint64_t>();
+    if (std::in_range<T>(v)) return static_cast<T>(v);
+  } else if (value.is_number_integer()) {
+    auto v = value.get<int64_t>();
+    if (std::in_range<T>(v)) return static_cast<T>(v);
+  }
+  throw NotAWholeNumber("expected a whole number in range, got " + value.dump());
+}
+
 Pressure pressureFromJson(const json& value) {
   Pressure pressure;
   const json& source = value.at("source");
@@ -181,11 +202,11 @@ Pressure pressureFromJson(const json& value) {
     pressure.source = Pressure::Source::kPsi;
     pressure.some_avg10 = value.at("some_avg10").get<double>();
     pressure.full_avg10 = value.at("full_avg10").get<double>();
-    pressure.some_total_us = value.at("some_total_us").get<uint64_t>();
-    pressure.full_total_us = value.at("full_total_us").get<uint64_t>();
+    pressure.some_total_us = wholeNumber<uint64_t>(value.at("some_total_us"));
+    pressure.full_total_us = wholeNumber<uint64_t>(value.at("full_total_us"));
   } else {
     pressure.source = Pressure::Source::kCpusetV1;
-    pressure.memory_pressure = value.at("memory_pressure").get<uint64_t>();
+    pressure.memory_pressure = wholeNumber<uint64_t>(value.at("memory_pressure"));
     pressure.v1_enabled = value.at("enabled").get<bool>();
   }
   return pressure;
@@ -268,38 +289,39 @@ json sampleToJson(const MachineSample& sample) {
 Result<MachineSample> parseSnapshot(std::string_view text) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) return badInput("not a JSON object");
-  if (root.value("format", "") != kSnapshotFormat) {
+  auto format = root.find("format");
+  if (format == root.end() || !format->is_string() || *format != kSnapshotFormat) {
     return badInput("not a softzone snapshot (no \"format\": \"softzone-snapshot\")");
   }
   // The library reports type and range errors as exceptions; here they are malformed input.
   try {
-    if (root.at("version").get<int>() != kSnapshotVersion) {
+    if (wholeNumber<int>(root.at("version")) != kSnapshotVersion) {
       return badInput("snapshot version " + root.at("version").dump() + " is not " +
                       std::to_string(kSnapshotVersion));
     }
     MachineSample sample;
-    sample.time_ms = root.at("time_ms").get<int64_t>();
-    sample.mem_total_bytes = root.at("mem_total_bytes").get<uint64_t>();
+    sample.time_ms = wholeNumber<int64_t>(root.at("time_ms"));
+    sample.mem_total_bytes = wholeNumber<uint64_t>(root.at("mem_total_bytes"));
     const json& sources = root.at("sources");
     sample.sources = {sources.at("vmstat").get<bool>(), sources.at("numastat").get<bool>(),
                       sources.at("reclaim_trace").get<bool>(), sources.at("kswapd").get<bool>(),
                       sources.at("kmsg").get<bool>()};
-    sample.reclaim_dropped = root.at("reclaim_dropped").get<uint64_t>();
-    sample.kmsg_next_seq = root.at("kmsg_next_seq").get<uint64_t>();
+    sample.reclaim_dropped = wholeNumber<uint64_t>(root.at("reclaim_dropped"));
+    sample.kmsg_next_seq = wholeNumber<uint64_t>(root.at("kmsg_next_seq"));
     for (const json& entry : root.at("nodes")) {
       NodeStats node;
-      node.id = entry.at("id").get<int>();
+      node.id = wholeNumber<int>(entry.at("id"));
       if (node.id < 0 || node.id > NodeSet::kMaxId) return badInput("node id out of range");
       for (const MetricInfo& info : metricInfos()) {
         // Metrics added after the snapshot was written read as 0.
         auto it = entry.find(std::string(info.key));
-        if (it != entry.end()) at(node.values, info.metric) = it->get<uint64_t>();
+        if (it != entry.end()) at(node.values, info.metric) = wholeNumber<uint64_t>(*it);
       }
       sample.nodes.push_back(node);
     }
     for (const json& entry : root.at("oom_kills")) {
       OomKill kill;
-      kill.pid = entry.at("pid").get<int>();
+      kill.pid = wholeNumber<int>(entry.at("pid"));
       kill.task = entry.at("task").get<std::string>();
       kill.constraint = entry.at("constraint").get<std::string>();
       kill.cpuset = entry.at("cpuset").get<std::string>();
@@ -310,18 +332,25 @@ Result<MachineSample> parseSnapshot(std::string_view text) {
       }
       kill.task_memcg = entry.at("task_memcg").get<std::string>();
       kill.oom_memcg = entry.at("oom_memcg").get<std::string>();
-      kill.uid = entry.at("uid").get<long>();
-      kill.anon_rss_kb = entry.at("anon_rss_kb").get<uint64_t>();
-      kill.file_rss_kb = entry.at("file_rss_kb").get<uint64_t>();
-      kill.seq = entry.at("kmsg_seq").get<uint64_t>();
-      kill.usec = entry.at("uptime_us").get<uint64_t>();
+      kill.uid = wholeNumber<long>(entry.at("uid"));
+      kill.anon_rss_kb = wholeNumber<uint64_t>(entry.at("anon_rss_kb"));
+      kill.file_rss_kb = wholeNumber<uint64_t>(entry.at("file_rss_kb"));
+      kill.seq = wholeNumber<uint64_t>(entry.at("kmsg_seq"));
+      kill.usec = wholeNumber<uint64_t>(entry.at("uptime_us"));
       sample.oom_kills.push_back(std::move(kill));
     }
-    sample.pgmigrate = root.at("pgmigrate").get<std::map<std::string, uint64_t>>();
+    for (const auto& [name, value] : root.at("pgmigrate").items()) {
+      sample.pgmigrate[name] = wholeNumber<uint64_t>(value);
+    }
     for (const auto& [name, value] : root.at("pressure").items()) {
       sample.pressure[name] = pressureFromJson(value);
     }
-    sample.pids = root.at("pids").get<std::map<std::string, std::vector<int>>>();
+    for (const auto& [zone, pids] : root.at("pids").items()) {
+      std::vector<int>& list = sample.pids[zone];
+      for (const json& pid : pids.get_ref<const json::array_t&>()) {
+        list.push_back(wholeNumber<int>(pid));
+      }
+    }
     for (const json& entry : root.at("problems")) {
       sample.problems.push_back(
           {entry.at("source").get<std::string>(), entry.at("why").get<std::string>()});
@@ -329,6 +358,8 @@ Result<MachineSample> parseSnapshot(std::string_view text) {
     sample.notes = root.at("notes").get<std::vector<std::string>>();
     return sample;
   } catch (const nlohmann::json::exception& error) {
+    return badInput(std::string("malformed snapshot: ") + error.what());
+  } catch (const NotAWholeNumber& error) {
     return badInput(std::string("malformed snapshot: ") + error.what());
   }
 }

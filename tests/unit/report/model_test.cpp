@@ -228,7 +228,7 @@ TEST(Snapshot, RoundTrip) {
 }
 
 TEST(Snapshot, MalformedIsBadInput) {
-  for (std::string_view text : {"", "[]", "{\"format\":\"other\"}",
+  for (std::string_view text : {"", "[]", "{\"format\":\"other\"}", "{\"format\":7}",
                                 "{\"format\":\"softzone-snapshot\",\"version\":2}",
                                 "{\"format\":\"softzone-snapshot\",\"version\":1}",
                                 "{\"format\":\"softzone-snapshot\",\"version\":\"1\"}"}) {
@@ -242,6 +242,36 @@ TEST(Snapshot, MalformedIsBadInput) {
   good = sampleToJson(sample(1, 1));
   good["nodes"][0]["file_bytes"] = "many";
   EXPECT_FALSE(parseSnapshot(good.dump()));
+}
+
+// Whole numbers only, in range: the fuzzer found a time_ms of 1.8e70, which the JSON library's
+// own conversion casts to an integer (undefined behaviour); a negative count would wrap.
+TEST(Snapshot, NumbersMustBeWholeAndInRange) {
+  auto bad = [](const char* key, nlohmann::json value, const char* node_key = nullptr) {
+    nlohmann::json doc = sampleToJson(sample(1, 1));
+    if (node_key != nullptr) {
+      doc["nodes"][0][node_key] = value;
+    } else {
+      doc[key] = value;
+    }
+    auto parsed = parseSnapshot(doc.dump());
+    EXPECT_FALSE(parsed) << key << " = " << value.dump();
+    if (!parsed) {
+      EXPECT_TRUE(parsed.error().isBadInput());
+      EXPECT_THAT(parsed.error().message(), ::testing::HasSubstr("malformed snapshot"));
+    }
+  };
+  bad("time_ms", 1.79534e+70);
+  bad("time_ms", 12.5);
+  bad("mem_total_bytes", -1);
+  bad("version", 4294967297.0);
+  bad("kmsg_next_seq", 1e30);
+  bad("nodes", nlohmann::json(3e9), "id");
+  bad("nodes", nlohmann::json(-5), "file_bytes");
+  bad("nodes", nlohmann::json(2.5), "file_bytes");
+  bad("pgmigrate", nlohmann::json{{"pgmigrate_success", -9}});
+  bad("pids", nlohmann::json{{"A", nlohmann::json::array({1e20})}});
+  bad("pids", nlohmann::json{{"A", 7}});
 }
 
 }  // namespace

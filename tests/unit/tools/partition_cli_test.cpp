@@ -182,6 +182,20 @@ TEST_P(PartitionCliTest, KilledAtEachStepThenRecovered) {
   EXPECT_THAT(list["drift"], IsEmpty());
 }
 
+// A journal with a value of the wrong type (a hand edit, a damaged disk): a message naming the
+// journal, exit 1, nothing done; the journal stays for the admin to look at.
+TEST_P(PartitionCliTest, ADamagedJournalIsAMessageNotACrash) {
+  ASSERT_EQ(run({"create", "a", "--nodes", "2-3"}).exit_status, 0);
+  tree_.put("/run/softzone/journal.json",
+            R"({"op": "resize", "args": {"name": "a", "from": "2-3", "to": "3", "workers": "two",
+                "force": "no"}, "step": "grow"})");
+  Outcome recovered = run({"recover"});
+  EXPECT_EQ(recovered.exit_status, 1) << recovered.err;
+  EXPECT_THAT(recovered.err, HasSubstr("/run/softzone/journal.json is damaged"));
+  EXPECT_EQ(mems("a"), "2-3\n");
+  EXPECT_TRUE(fs::exists(tree_.hostPath("/run/softzone/journal.json")));
+}
+
 TEST_P(PartitionCliTest, ApplyIsIdempotentAndRefusesAnotherBoot) {
   // 112M nodes: the plan is numa=fake=8 on the 1 GiB guests these fixtures come from, nodes
   // counted as 90.24M usable, each zone with 48M for the kernel image.
