@@ -342,38 +342,63 @@ Result<NodeStatsRead> readNodeStatsAt(const FsRoot& fs) {
   return read;
 }
 
-bool readKswapdCpuAt(const FsRoot& fs, std::vector<NodeStats>& nodes) {
+namespace {
+
+long ticksPerSecond() {
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  return ticks > 0 ? ticks : 100;
+}
+
+// Reads /proc/PID/stat; when it is a kswapd thread of one of `nodes`, fills that node's CPU time
+// and returns its node id.
+std::optional<int> readKswapdStat(const FsRoot& fs, const std::string& pid,
+                                  std::vector<NodeStats>& nodes) {
+  auto text = fs.readFile("/proc/" + pid + "/stat");
+  if (!text) return std::nullopt;
+  auto stat = parseProcStat(*text);
+  if (!stat) return std::nullopt;
+  auto node_id = parseKswapdName(stat->comm);
+  if (!node_id) return std::nullopt;
+  auto node = std::find_if(nodes.begin(), nodes.end(),
+                           [&](const NodeStats& n) { return n.id == *node_id; });
+  if (node == nodes.end()) return std::nullopt;
+  at(node->values, Metric::kKswapdCpuMs) =
+      stat->cpu_ticks * 1000 / static_cast<uint64_t>(ticksPerSecond());
+  return node_id;
+}
+
+// The known pids, when every one still names its node's kswapd.
+bool readKnownKswapd(const FsRoot& fs, std::vector<NodeStats>& nodes, const KswapdPids& known) {
+  if (known.by_node.empty()) return false;
+  for (const auto& [node, pid] : known.by_node) {
+    if (readKswapdStat(fs, std::to_string(pid), nodes) != node) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool readKswapdCpuAt(const FsRoot& fs, std::vector<NodeStats>& nodes, KswapdPids* known) {
+  if (known != nullptr && readKnownKswapd(fs, nodes, *known)) return true;
   auto entries = fs.listDir("/proc");
   if (!entries) return false;
-  long ticks_per_second = ::sysconf(_SC_CLK_TCK);
-  if (ticks_per_second <= 0) ticks_per_second = 100;
   // kswapd threads start at boot, so their pids are among the lowest: look in pid order and
   // stop once every node has one, instead of reading every process's stat.
   std::vector<std::pair<int, const std::string*>> pids;
   for (const std::string& entry : *entries) {
-    int pid = 0;
-    auto [ptr, ec] = std::from_chars(entry.data(), entry.data() + entry.size(), pid);
-    if (ec == std::errc() && ptr == entry.data() + entry.size() && pid > 0) pids.emplace_back(pid, &entry);
+    if (auto pid = parseNumber<int>(entry); pid && *pid > 0) pids.emplace_back(*pid, &entry);
   }
   std::sort(pids.begin(), pids.end());
-  size_t found = 0;
-  for (const auto& [pid, name] : pids) {
-    const std::string& entry = *name;
+  KswapdPids found;
+  for (const auto& [pid, entry] : pids) {
     // Kernel threads have no cmdline; reading stat alone is cheaper than comm then stat.
-    auto text = fs.readFile("/proc/" + entry + "/stat");
-    if (!text) continue;
-    auto stat = parseProcStat(*text);
-    if (!stat) continue;
-    auto node_id = parseKswapdName(stat->comm);
+    auto node_id = readKswapdStat(fs, *entry, nodes);
     if (!node_id) continue;
-    auto node = std::find_if(nodes.begin(), nodes.end(),
-                             [&](const NodeStats& n) { return n.id == *node_id; });
-    if (node == nodes.end()) continue;
-    at(node->values, Metric::kKswapdCpuMs) =
-        stat->cpu_ticks * 1000 / static_cast<uint64_t>(ticks_per_second);
-    if (++found == nodes.size()) break;
+    found.by_node[*node_id] = pid;
+    if (found.by_node.size() == nodes.size()) break;
   }
-  return found > 0;
+  if (known != nullptr) *known = found;
+  return !found.by_node.empty();
 }
 
 }  // namespace softzone::report

@@ -155,7 +155,7 @@ Result<MachineSample> readMachineSampleAt(const FsRoot& fs, const std::vector<Zo
   if (sample.mem_total_bytes == 0) {
     sample.problems.push_back({std::string(kernel::kProcMeminfo), "MemTotal not readable"});
   }
-  sample.sources.kswapd = readKswapdCpuAt(fs, sample.nodes);
+  sample.sources.kswapd = readKswapdCpuAt(fs, sample.nodes, options.kswapd);
   if (!sample.sources.kswapd) {
     sample.problems.push_back({"kswapd CPU time", "no kswapdN thread found in /proc"});
   }

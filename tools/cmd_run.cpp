@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <iostream>
@@ -147,8 +148,15 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   }
   SZ_TRY(backend, cpuset::CgroupBackend::open(ctx.fs, *zones.cgroup));
 
-  auto baseline = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup);
+  // One kswapd scan for the run: the samples after the first read only the threads it found.
+  report::KswapdPids kswapd;
+  report::SampleOptions first_options;
+  first_options.kswapd = &kswapd;
+  auto baseline = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, first_options);
   if (!baseline) return readError(ctx, std::move(baseline).error());
+  report::SampleOptions quick;
+  quick.install_reclaim_trigger = false;
+  quick.kswapd = &kswapd;
   std::vector<report::Report> series = {report::buildReport(zones.zones, *baseline, &*baseline)};
 
   // Ctrl-C is for CMD; zonectl stays to report how it ended, as time(1) does.
@@ -187,15 +195,16 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
     if (done < 0 && errno != EINTR) break;
     ::poll(nullptr, 0, interval_ms);
     if (::waitpid(child.pid, &status, WNOHANG) == child.pid) break;
-    report::SampleOptions quick;
-    quick.install_reclaim_trigger = false;
     if (auto sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, quick)) {
       series.push_back(report::buildReport(zones.zones, *sample, &*baseline));
       // The victim's membership is in this sample: merge every task list seen so far, so a
-      // kill found in the final sample can still be attributed.
+      // kill found in the final sample can still be attributed. Each pid once: the lists are
+      // merged every interval for as long as CMD runs.
       for (auto& [zone_name, pids] : sample->pids) {
         auto& all = baseline->pids[zone_name];
         all.insert(all.end(), pids.begin(), pids.end());
+        std::sort(all.begin(), all.end());
+        all.erase(std::unique(all.begin(), all.end()), all.end());
       }
     }
   }
@@ -210,8 +219,6 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   }
   int exit_status = waitStatusToExit(status);
 
-  report::SampleOptions quick;
-  quick.install_reclaim_trigger = false;
   auto final_sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, quick);
   if (!final_sample) return readError(ctx, std::move(final_sample).error());
   for (const std::string& note : baseline->notes) final_sample->notes.push_back(note);

@@ -135,13 +135,17 @@ Status cmdTop(Context& ctx, const std::vector<std::string>& args) {
   int interval_ms = static_cast<int>(interval * 1000);
 
   report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
-  auto first = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup);
+  report::KswapdPids kswapd;
+  report::SampleOptions first_options;
+  first_options.kswapd = &kswapd;
+  auto first = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, first_options);
   if (!first) return readError(ctx, std::move(first).error());
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   RawTerminal terminal;
   bool input_open = true;
   report::SampleOptions quick;
   quick.install_reclaim_trigger = false;
+  quick.kswapd = &kswapd;
   report::MachineSample baseline = std::move(*first);
   for (int shown = 0; iterations == 0 || shown < iterations; ++shown) {
     report::MachineSample current = baseline;

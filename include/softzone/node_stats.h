@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <map>
 #include <vector>
 
 #include "softzone/fs_root.h"
@@ -138,8 +139,16 @@ struct NodeStatsRead {
 // node directory is an error; a missing optional file is a problem noted, not an error.
 Result<NodeStatsRead> readNodeStatsAt(const FsRoot& fs);
 
+// Where the kswapd threads are (node -> pid), kept between samples of one run: they start at
+// boot and stay, so later samples read only their stat instead of scanning /proc again.
+struct KswapdPids {
+  std::map<int, int> by_node;
+};
+
 // kswapdN CPU time in ms by node, from /proc/PID/stat of the kernel threads. Fills
 // Metric::kKswapdCpuMs of the matching nodes; returns false when /proc has no kswapd thread.
-bool readKswapdCpuAt(const FsRoot& fs, std::vector<NodeStats>& nodes);
+// With `known`, the pids it holds are read first; the scan runs only when it is empty or one
+// of them no longer names its kswapd, and its findings are kept there.
+bool readKswapdCpuAt(const FsRoot& fs, std::vector<NodeStats>& nodes, KswapdPids* known = nullptr);
 
 }  // namespace softzone::report

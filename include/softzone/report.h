@@ -62,6 +62,9 @@ struct SampleOptions {
   bool install_reclaim_trigger = true;
   // Read the kernel log (the OOM kills).
   bool read_kmsg = true;
+  // Where the kswapd threads were found by an earlier sample of the same run (`run`, `top`):
+  // kept up to date here, so only the first sample scans /proc for them.
+  KswapdPids* kswapd = nullptr;
 };
 
 // Reads a sample. Node meminfo is required (an error when unreadable); every other source is

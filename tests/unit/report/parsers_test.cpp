@@ -1,4 +1,6 @@
 // The report's parsers: node counters, /proc/PID/stat, kmsg OOM records, the reclaim hist, PSI.
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -140,6 +142,42 @@ constexpr std::string_view kKmsgCpusetOom =
     "6,813,93412400,-;oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,mems_allowed=2-3,global_oom,task_memcg=/,task=memhog,pid=125,uid=0\n"
     "3,814,93412410,-;Out of memory: Killed process 125 (memhog) total-vm:300000kB, anon-rss:180000kB, file-rss:1024kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0\n"
     "6,815,93412500,-;something else\n";
+
+// A run samples every interval: the first scan of /proc is remembered, later samples read only
+// those pids, and a pid that no longer names its kswapd (it cannot, short of memory hotplug)
+// sends the next sample back to scanning.
+TEST(Kswapd, PidsFoundOnceAreReadDirectlyAfterwards) {
+  auto stat = [](int pid, const char* comm, int utime) {
+    return std::to_string(pid) + " (" + comm + ") S 2 0 0 0 -1 2129984 0 0 0 0 " +
+           std::to_string(utime) + " 0 0 0 20 0 1 0 36 0 0 18446744073709551615\n";
+  };
+  testing::FakeTree tree;
+  tree.put("/proc/1/stat", stat(1, "init", 5));
+  tree.put("/proc/70/stat", stat(70, "kswapd0", 100));
+  tree.put("/proc/71/stat", stat(71, "kswapd1", 200));
+  tree.put("/proc/self", "");
+  std::vector<NodeStats> nodes(2);
+  nodes[0].id = 0;
+  nodes[1].id = 1;
+  KswapdPids known;
+  ASSERT_TRUE(readKswapdCpuAt(tree.open(), nodes, &known));
+  EXPECT_EQ(known.by_node, (std::map<int, int>{{0, 70}, {1, 71}}));
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  EXPECT_EQ(at(nodes[1].values, Metric::kKswapdCpuMs), 200u * 1000 / static_cast<uint64_t>(ticks));
+  // Later: more CPU time. A decoy with a lower pid, which a scan in pid order would take for
+  // node 1's kswapd, shows that the known pid is read and /proc is not scanned.
+  tree.put("/proc/71/stat", stat(71, "kswapd1", 400));
+  tree.put("/proc/50/stat", stat(50, "kswapd1", 999));
+  ASSERT_TRUE(readKswapdCpuAt(tree.open(), nodes, &known));
+  EXPECT_EQ(at(nodes[1].values, Metric::kKswapdCpuMs), 400u * 1000 / static_cast<uint64_t>(ticks));
+  // Pid 71 is now something else and node 1's kswapd is pid 90: found by a new scan.
+  tree.put("/proc/50/stat", stat(50, "sh", 1));
+  tree.put("/proc/71/stat", stat(71, "bash", 1));
+  tree.put("/proc/90/stat", stat(90, "kswapd1", 600));
+  ASSERT_TRUE(readKswapdCpuAt(tree.open(), nodes, &known));
+  EXPECT_EQ(known.by_node, (std::map<int, int>{{0, 70}, {1, 90}}));
+  EXPECT_EQ(at(nodes[1].values, Metric::kKswapdCpuMs), 600u * 1000 / static_cast<uint64_t>(ticks));
+}
 
 TEST(Kmsg, RecordFraming) {
   auto record = parseKmsgRecord("6,813,93412400,-;hello; world\n");
