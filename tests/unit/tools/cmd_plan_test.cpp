@@ -130,6 +130,8 @@ TEST_P(PlanBadInput, OneLineAndExitTwo) {
   std::string bad_json = writeFile("bad.json", "{ \"physical_nodes\": 3 }");
   std::string broken_json = writeFile("broken.json", "{ nope");
   std::string bad_xml = writeFile("bad.xml", "<not hwloc/>");
+  std::string bad_image =
+      writeFile("image.ini", "[machine]\nkernel_image = -48M\n[partition.a]\nmemory = 64M\n");
   std::vector<std::string> args = {"plan"};
   for (std::string arg : GetParam().args) {
     if (arg == "SPEC") arg = good;
@@ -138,6 +140,7 @@ TEST_P(PlanBadInput, OneLineAndExitTwo) {
     if (arg == "BADJSON") arg = bad_json;
     if (arg == "BROKENJSON") arg = broken_json;
     if (arg == "BADXML") arg = bad_xml;
+    if (arg == "BADIMAGE") arg = bad_image;
     args.push_back(arg);
   }
   Outcome run = zonectl(args);
@@ -153,6 +156,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadPlanInput{"NoSpec", {}, "spec"},
         BadPlanInput{"MissingSpec", {"/nonexistent/spec.ini"}, "/nonexistent/spec.ini"},
         BadPlanInput{"BadSpecValue", {"BADSPEC"}, "bad.ini:2:"},
+        BadPlanInput{"BadKernelImage", {"BADIMAGE"}, "image.ini:2: [machine] kernel_image = \"-48M\""},
         BadPlanInput{"UnknownFormat", {"SPEC", "--format", "yaml"}, "--format \"yaml\""},
         BadPlanInput{"MissingMachine", {"SPEC", "--machine", "/nonexistent.xml"}, "/nonexistent.xml"},
         BadPlanInput{"GarbageMachine", {"SPEC", "--machine", "GARBAGE"}, "neither an hwloc XML"},
