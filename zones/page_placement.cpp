@@ -436,6 +436,10 @@ std::vector<MapRange> scannableRanges(const Snapshot& snapshot) {
   return ranges;
 }
 
+// Sweeps at most, and the pause between them: see sweepHidden.
+constexpr int kSweepRounds = 3;
+constexpr std::chrono::milliseconds kSweepPause{20};
+
 // One movePages call: find, move, verify, and sweep what the status query cannot see.
 class PageMove {
  public:
@@ -692,13 +696,26 @@ class PageMove {
 
   // migrate_pages(2) walks the page tables itself and moves pages the status query can't see
   // (or wasn't asked about: sparse ranges).
+  // A page the kernel is migrating itself at that moment (NUMA balancing's hinting fault, as
+  // seen once in 6.1 guests: one 2 MiB page left) is isolated and skipped: the sweep is tried
+  // again, a little later, while it leaves pages and makes progress.
   Result<Verification> sweepHidden(uint64_t left_before) {
     const auto start = Clock::now();
-    long rc = syscalls_.migratePages(pid_, source_, to_);
+    long rc = 0;
+    Verification verified;
+    uint64_t left_after = left_before;
+    for (int round = 0; round < kSweepRounds; ++round) {
+      if (round > 0) std::this_thread::sleep_for(kSweepPause);
+      rc = syscalls_.migratePages(pid_, source_, to_);
+      SZ_TRY(snapshot, takeSnapshot());
+      SZ_TRY(checked, verify(snapshot));
+      verified = std::move(checked);
+      uint64_t left = verified.left_by_numa_maps.value_or(verified.left_by_status);
+      bool progress = left < left_after;
+      left_after = left;
+      if (left_after == 0 || rc < 0 || !progress) break;
+    }
     report_.sweep_ms = msSince(start);
-    SZ_TRY(snapshot, takeSnapshot());
-    SZ_TRY(verified, verify(snapshot));
-    uint64_t left_after = verified.left_by_numa_maps.value_or(verified.left_by_status);
     report_.pages_swept = left_before > left_after ? left_before - left_after : 0;
     // The sweep's pages have no status of their own: a refusal is charged to what it left.
     if (rc < 0 && left_after > verified.left_by_status) {

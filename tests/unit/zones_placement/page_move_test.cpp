@@ -46,6 +46,8 @@ class FakeKernel final : public PageSyscalls {
   // A page whose PTE NUMA balancing made PROT_NONE, as 6.1 shows it: the status query and
   // move_pages say -ENOENT, migrate_pages and numa_maps see it.
   void setHidden(uint64_t index) { hidden_.insert(pageAt(index)); }
+  // The page is skipped by the next `sweeps` migrate_pages calls.
+  void setBusyForSweeps(uint64_t index, int sweeps) { busy_sweeps_[pageAt(index)] = sweeps; }
   // A page that appears on `node` once moving has begun, as when khugepaged collapses a huge
   // page on the old node in the middle of a move.
   void placeAtFirstMove(uint64_t index, int node) { late_[pageAt(index)] = node; }
@@ -84,6 +86,11 @@ class FakeKernel final : public PageSyscalls {
     long left = 0;
     for (auto& [page, node] : node_of_) {
       if (!from.contains(node)) continue;
+      if (auto busy = busy_sweeps_.find(page); busy != busy_sweeps_.end() && busy->second > 0) {
+        --busy->second;  // isolated by someone else (NUMA balancing) this time
+        ++left;
+        continue;
+      }
       int target = -1;
       for (int candidate : to.ids()) {
         if (target < 0 && room_[candidate] > 0) target = candidate;
@@ -203,6 +210,7 @@ class FakeKernel final : public PageSyscalls {
   std::set<uint64_t> busy_;
   std::set<uint64_t> sticky_;
   mutable std::set<uint64_t> hidden_;
+  mutable std::map<uint64_t, int> busy_sweeps_;
   mutable std::set<uint64_t> absent_once_;
   mutable std::map<uint64_t, int> late_;
   int refusal_ = 0;
@@ -612,6 +620,34 @@ TEST(MovePages, PagesTheStatusQueryCannotSeeAreSweptWithMigratePages) {
   EXPECT_EQ(report->pages_left_on_from, 0u);
   EXPECT_EQ(kernel.nodeOf(50), 4);
   EXPECT_EQ(kernel.migrateArgs(), std::make_pair(kPid, std::string("2>4")));
+}
+
+// Seen once on 6.1: a hidden page the kernel was migrating itself when the sweep came by. The
+// sweep runs again while it leaves pages and makes progress.
+TEST(MovePages, ASweepThatLeavesPagesIsTriedAgain) {
+  FakeKernel kernel;
+  kernel.place(0, 100, 2);
+  kernel.setRoom(4, 1000);
+  for (uint64_t i = 40; i < 60; ++i) kernel.setHidden(i);
+  kernel.setBusyForSweeps(45, 1);
+  auto report = movePagesIn(kPid, rangeOfPages(100), NodeSet::of({2}), NodeSet::of({4}),
+                            optionsFor(kernel), kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(report->pages_swept, 20u);
+  EXPECT_EQ(report->pages_failed, 0u);
+  EXPECT_EQ(report->pages_left_on_from, 0u);
+  EXPECT_EQ(kernel.nodeOf(45), 4);
+  // A page that stays busy is reported, not waited for: three sweeps at most.
+  FakeKernel stuck;
+  stuck.place(0, 100, 2);
+  stuck.setRoom(4, 1000);
+  for (uint64_t i = 40; i < 60; ++i) stuck.setHidden(i);
+  stuck.setBusyForSweeps(45, 1000);
+  auto left = movePagesIn(kPid, rangeOfPages(100), NodeSet::of({2}), NodeSet::of({4}),
+                          optionsFor(stuck), stuck.numaMaps());
+  ASSERT_TRUE(left) << left.error().describe();
+  EXPECT_EQ(left->pages_left_on_from, 1u);
+  EXPECT_EQ(stuck.nodeOf(45), 2);
 }
 
 TEST(MovePages, WithoutNumaMapsHiddenPagesAreNotClaimedMoved) {
