@@ -185,7 +185,7 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   std::string name = stringArg(args, "name");
   SZ_TRY(target, nodesArg(args, "to"));
   bool force = args.value("force", false);
-  int workers = args.value("workers", 2);
+  int workers = args.value("workers", 0);
   std::string cgroup = cgroupOf(session, name);
   SZ_TRY(current, session.backend->readMems(cgroup));
   NodeSet all = current.unionWith(target);
@@ -195,7 +195,9 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   NodeSet released = all.minus(target);
   SZ_TRY(pids, session.backend->readProcs(cgroup));
   if (!released.empty()) {
-    report.migration = migrateProcesses(session, pids, released, target, workers);
+    // Verified once, after the second pass below: the count that decides is that one.
+    report.migration =
+        migrateProcesses(session, pids, released, target, workers, Verify::kLater);
   }
   SZ_CHECK(journalStep(session, entry, "migrate", outer));
 
@@ -640,15 +642,19 @@ uint64_t bytesOnNodes(const Session& session, const std::vector<pid_t>& pids,
 }
 
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
-                                 const NodeSet& from, const NodeSet& to, int workers) {
+                                 const NodeSet& from, const NodeSet& to, int workers,
+                                 Verify verify) {
   MigrationTotals totals;
   auto start = Clock::now();
   zones::MoveOptions options;
-  options.workers = std::max(1, workers);
-  // migrate_pages(2) per source node walks each process's page tables once (the faster method on
-  // 6.1 in docs/benchmarks.md), and MOVE_ALL takes pages shared with other processes too: the
-  // nodes a shrink releases must end up empty, not just of this partition's private pages.
-  options.method = zones::MoveMethod::kMigratePages;
+  options.workers = workers > 0 ? workers : zones::defaultMoveWorkers();
+  // The copy is the cost: several CPUs copying disjoint pages beat the kernel's single-threaded
+  // migrate_pages(2) (1.5x with two, docs/benchmarks.md). Alone, migrate_pages(2) per source node
+  // is the faster method: it walks the page tables once instead of looking up every address.
+  options.method =
+      options.workers > 1 ? zones::MoveMethod::kMovePages : zones::MoveMethod::kMigratePages;
+  // MOVE_ALL takes pages shared with other processes too: the nodes a shrink releases must end
+  // up empty, not just of this partition's private pages.
   options.flags = MPOL_MF_MOVE_ALL;
   for (int node : to.ids()) {
     auto free = session.node_free_bytes.find(node);
@@ -664,14 +670,16 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
     for (const auto& [err, count] : moved->failures) totals.failures[err] += count;
   }
   // The verification: move_pages' status query on every mapped page of each process.
-  for (pid_t pid : pids) {
-    auto maps = zones::readMapsAt(*session.fs, pid);
-    if (!maps) continue;
-    auto numa = zones::readNumaMapsAt(*session.fs, pid);
-    std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
-    if (numa) ranges = zones::denseRanges(ranges, *numa);
-    auto census = zones::queryPageNodes(pid, ranges);
-    if (census) totals.pages_left += census->pagesOn(from);
+  if (verify == Verify::kStatusQuery) {
+    for (pid_t pid : pids) {
+      auto maps = zones::readMapsAt(*session.fs, pid);
+      if (!maps) continue;
+      auto numa = zones::readNumaMapsAt(*session.fs, pid);
+      std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
+      if (numa) ranges = zones::denseRanges(ranges, *numa);
+      auto census = zones::queryPageNodes(pid, ranges);
+      if (census) totals.pages_left += census->pagesOn(from);
+    }
   }
   totals.elapsed_ms = msSince(start);
   return totals;
@@ -823,7 +831,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   }
   report.migrated = true;
   report.migration =
-      migrateProcesses(session, pids, session.zones.machine_nodes.minus(nodes), nodes, 2);
+      migrateProcesses(session, pids, session.zones.machine_nodes.minus(nodes), nodes, 0);
   return report;
 }
 

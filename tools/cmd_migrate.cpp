@@ -13,8 +13,9 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
       ("name", po::value<std::string>()->value_name("NAME"), "a partition's processes")  //
       ("pid", po::value<std::string>()->value_name("PID"), "one process")                 //
       ("to", po::value<std::string>()->required()->value_name("NODES"), "target nodes")   //
-      ("workers", po::value<int>()->default_value(2)->value_name("N"),
-       "move_pages threads per process");
+      ("workers", po::value<int>()->value_name("N"),
+       "threads moving each process's pages (default: one per CPU zonectl may run on, at most 8; "
+       "1: one migrate_pages(2) call per node)");
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map values;
@@ -24,8 +25,10 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   }
   bool by_name = values.count("name") > 0;
   if (by_name == (values.count("pid") > 0)) return badInput("give exactly one of NAME and --pid PID");
-  int workers = values["workers"].as<int>();
-  if (workers < 1 || workers > 64) return badInput("--workers: expected 1 to 64");
+  int workers = values.count("workers") ? values["workers"].as<int>() : 0;
+  if (values.count("workers") && (workers < 1 || workers > 64)) {
+    return badInput("--workers: expected 1 to 64");
+  }
   SZ_TRY(to, parseList(values["to"].as<std::string>(), "--to"));
   std::vector<pid_t> pids;
   std::string name;

@@ -2,6 +2,7 @@
 #include "softzone/page_placement.h"
 
 #include <numaif.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -925,6 +926,14 @@ std::vector<NodePair> pairSourcesWithTargets(const std::map<int, uint64_t>& page
     pairs.push_back({node, targets[best], pages});
   }
   return pairs;
+}
+
+int defaultMoveWorkers() noexcept {
+  constexpr int kDefaultMaxWorkers = 8;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return 1;
+  return std::clamp(CPU_COUNT(&allowed), 1, kDefaultMaxWorkers);
 }
 
 Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,

@@ -162,6 +162,11 @@ enum class MoveMethod {
   kMigratePages,
 };
 
+// Workers for a move when the caller does not say: one per CPU this process may run on, at most
+// 8. On a 2-CPU guest with free CPUs, move_pages from two threads moved 256 MiB 1.5x faster than
+// one migrate_pages(2) call (docs/benchmarks.md); a busy machine loses nothing by it.
+int defaultMoveWorkers() noexcept;
+
 struct MoveOptions {
   // Threads issuing move_pages calls, each on its own pages. The page copy is the cost, so more
   // workers pay off as long as there are CPUs for them.

@@ -99,7 +99,7 @@ struct ResizeReport {
 
 struct ResizeOptions {
   bool force = false;  // shrink even when the kept nodes cannot hold what is on released ones
-  int workers = 2;     // move_pages threads per process
+  int workers = 0;     // move_pages threads per process; 0: defaultMoveWorkers()
 };
 // Bad input for nodes that are another zone's, an empty target, or an unknown partition.
 Status checkResize(const Session& session, const std::string& name, const NodeSet& nodes);
@@ -122,10 +122,15 @@ struct AttachReport {
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
                                      const std::vector<pid_t>& pids, bool migrate);
 
-// Moves every page of `pids` that is on `from` to `to` (move_pages, grouped by target), then
-// verifies with the status query that none is left on `from`.
+// Moves every page of `pids` that is on `from` to `to`, then verifies with the status query that
+// none is left on `from`. With more than one worker (0: defaultMoveWorkers()), move_pages grouped
+// by target with the pages split between the workers; with one, one migrate_pages(2) call per
+// source node, which walks the page tables once and is the faster single-threaded method.
+// kLater skips the status query (pages_left stays 0) for a pass that another, verified, follows.
+enum class Verify { kStatusQuery, kLater };
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
-                                 const NodeSet& from, const NodeSet& to, int workers);
+                                 const NodeSet& from, const NodeSet& to, int workers,
+                                 Verify verify = Verify::kStatusQuery);
 
 // --- apply: reconciling the live partitions with a desired layout ---
 

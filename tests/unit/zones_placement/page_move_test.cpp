@@ -2,11 +2,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "softzone/page_placement.h"
@@ -829,6 +832,29 @@ TEST(MovePagesByMigratePages, ATargetOutsideTheCpusetIsRefusedBeforeAnythingMove
 TEST(ErrnoName, NamesKnownErrnos) {
   EXPECT_EQ(errnoName(ENOMEM), "ENOMEM");
   EXPECT_EQ(errnoName(EBUSY), "EBUSY");
+}
+
+// The default worker count follows the CPUs the caller may run on: one per CPU, at most 8, and
+// one (the single-threaded migrate_pages(2) method) for a caller pinned to one CPU.
+TEST(DefaultMoveWorkers, FollowsTheCallersCpus) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  EXPECT_EQ(defaultMoveWorkers(), std::min(CPU_COUNT(&allowed), 8));
+  int pinned_result = 0;
+  std::thread pinned([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &allowed)) {
+        CPU_SET(cpu, &one);
+        break;
+      }
+    }
+    if (::sched_setaffinity(0, sizeof(one), &one) == 0) pinned_result = defaultMoveWorkers();
+  });
+  pinned.join();
+  EXPECT_EQ(pinned_result, 1);
 }
 
 }  // namespace
