@@ -109,12 +109,16 @@ Status parseNodeNumastat(std::string_view text, MetricValues& values);
 Result<std::vector<std::pair<std::string, uint64_t>>> parseVmstatPrefixed(std::string_view text,
                                                                           std::string_view prefix);
 
-// /proc/PID/stat: the command (between the first '(' and the last ')') and utime + stime in
-// clock ticks.
+// /proc/PID/stat: the command (between the first '(' and the last ')'), the task flags and
+// utime + stime in clock ticks.
 struct ProcStat {
   std::string comm;
+  uint64_t flags = 0;  // PF_* (include/linux/sched.h)
   uint64_t cpu_ticks = 0;
 };
+// PF_KTHREAD: a kernel thread. Any process can name itself "kswapd0" (prctl PR_SET_NAME); only
+// the kernel's own threads carry this flag.
+inline constexpr uint64_t kTaskFlagKthread = 0x00200000;
 Result<ProcStat> parseProcStat(std::string_view text);
 
 // "kswapd12" -> 12; other thread names -> nullopt.

@@ -118,6 +118,8 @@ TEST(ProcStat, CommWithSpacesAndParentheses) {
       "77 (kswapd0) S 2 0 0 0 -1 2129984 0 0 0 0 15 27 0 0 20 0 1 0 36 0 0 18446744073709551615\n");
   ASSERT_TRUE(stat);
   EXPECT_EQ(stat->comm, "kswapd0");
+  EXPECT_EQ(stat->flags, 2129984u);
+  EXPECT_NE(stat->flags & kTaskFlagKthread, 0u);
   EXPECT_EQ(stat->cpu_ticks, 42u);
   auto odd = parseProcStat("5 (a) b (c)) R 1 1 1 0 -1 0 0 0 0 0 1 2 0 0\n");
   ASSERT_TRUE(odd);
@@ -126,6 +128,7 @@ TEST(ProcStat, CommWithSpacesAndParentheses) {
   EXPECT_FALSE(parseProcStat("no parentheses"));
   EXPECT_FALSE(parseProcStat("1 (x) S 1 2"));
   EXPECT_FALSE(parseProcStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 x 2 0 0"));
+  EXPECT_FALSE(parseProcStat("1 (x) S 1 1 1 0 -1 z 0 0 0 0 1 2 0 0"));
 }
 
 TEST(KswapdName, OnlyKswapdN) {
@@ -177,6 +180,23 @@ TEST(Kswapd, PidsFoundOnceAreReadDirectlyAfterwards) {
   ASSERT_TRUE(readKswapdCpuAt(tree.open(), nodes, &known));
   EXPECT_EQ(known.by_node, (std::map<int, int>{{0, 70}, {1, 90}}));
   EXPECT_EQ(at(nodes[1].values, Metric::kKswapdCpuMs), 600u * 1000 / static_cast<uint64_t>(ticks));
+}
+
+// Any process may call itself "kswapd1" (prctl PR_SET_NAME); without the kernel-thread flag it
+// is not taken for node 1's kswapd, even at a lower pid than the real one.
+TEST(Kswapd, UserProcessNamedKswapdIsNotTaken) {
+  testing::FakeTree tree;
+  tree.put("/proc/40/stat",
+           "40 (kswapd1) S 1 40 40 0 -1 4194560 0 0 0 0 999 0 0 0 20 0 1 0 36 0 0 0\n");
+  tree.put("/proc/71/stat",
+           "71 (kswapd1) S 2 0 0 0 -1 2129984 0 0 0 0 300 0 0 0 20 0 1 0 36 0 0 0\n");
+  std::vector<NodeStats> nodes(1);
+  nodes[0].id = 1;
+  KswapdPids known;
+  ASSERT_TRUE(readKswapdCpuAt(tree.open(), nodes, &known));
+  EXPECT_EQ(known.by_node, (std::map<int, int>{{1, 71}}));
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  EXPECT_EQ(at(nodes[0].values, Metric::kKswapdCpuMs), 300u * 1000 / static_cast<uint64_t>(ticks));
 }
 
 TEST(Kmsg, RecordFraming) {
