@@ -164,9 +164,11 @@ class Binder {
     std::vector<PageState>& pages = pending.pages;
     pages.resize(w.pages());
     // What is cached, and where, before anything is done.
+    auto look_start = Clock::now();
     SZ_TRY(cached_before, w.cachedPages());
     SZ_CHECK(w.faultIn(runsOf(cached_before, true)));
     SZ_TRY(nodes_before, w.nodesOf(cached_before, syscalls_));
+    report_.look_ms += msSince(look_start);
     for (size_t i = 0; i < pages.size(); ++i) {
       pages[i].cached_before = cached_before[i] != 0;
       pages[i].node_before = nodes_before[i];
@@ -175,10 +177,14 @@ class Binder {
     if (missing.empty()) {
       pending.nodes_after = std::move(nodes_before);
     } else {
+      auto read_start = Clock::now();
       populate(fd, w, missing);
+      report_.read_ms += msSince(read_start);
+      auto look_again = Clock::now();
       SZ_TRY(cached_after, w.cachedPages());
       SZ_TRY(nodes_after, w.nodesOf(cached_after, syscalls_));
       pending.nodes_after = std::move(nodes_after);
+      report_.look_ms += msSince(look_again);
     }
     for (size_t i = 0; i < pages.size(); ++i) pages[i].node_after = pending.nodes_after[i];
     group_pages_ += pages.size();
@@ -216,7 +222,9 @@ class Binder {
         where.emplace_back(w, i);
       }
     }
+    auto move_start = Clock::now();
     moveMisplaced(nodes, where);
+    report_.move_ms += msSince(move_start);
     for (PendingWindow& pending : group_) count(pending);
     for (PendingFile& file : group_files_) {
       if (file.failed_pages > 0 && !file.reasons.empty()) {
@@ -225,7 +233,9 @@ class Binder {
                         " pages not placed: " + file.reasons.begin()->second);
       }
     }
+    auto unmap_start = Clock::now();
     group_.clear();
+    report_.unmap_ms += msSince(unmap_start);
     group_files_.clear();
     group_pages_ = 0;
   }

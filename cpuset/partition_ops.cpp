@@ -494,9 +494,9 @@ Status reloadSession(Session& session) {
   session.zones = std::move(zones);
   session.node_total_bytes.clear();
   session.node_free_bytes.clear();
-  auto topology = zones::readTopologyAt(*session.fs);
-  if (topology) {
-    for (const zones::NodeInfo& node : topology->nodes) {
+  auto memory = zones::readNodeMemoryAt(*session.fs);
+  if (memory) {
+    for (const zones::NodeMemory& node : *memory) {
       session.node_total_bytes[node.id] = node.mem_total_bytes;
       session.node_free_bytes[node.id] = node.mem_free_bytes;
     }

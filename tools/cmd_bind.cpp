@@ -25,9 +25,10 @@ struct Target {
 
 // The nodes --nodes names must be online nodes with memory: a typo should not become a policy
 // the kernel refuses halfway through.
-Result<Target> checkNodes(const zones::Topology& topology, Target target, std::string_view what) {
+Result<Target> checkNodes(const std::vector<zones::NodeMemory>& memory, Target target,
+                          std::string_view what) {
   NodeSet known;
-  for (const zones::NodeInfo& node : topology.nodes) {
+  for (const zones::NodeMemory& node : memory) {
     if (node.mem_total_bytes > 0) known.insert(node.id);
   }
   NodeSet unknown = target.nodes.minus(known);
@@ -202,29 +203,35 @@ json renderJson(const BindView& view) {
           {"migrated_to", nodeCounts(report.migrated_to)},
           {"move_calls", report.move_calls},
           {"elapsed_ms", report.elapsed_ms},
+          {"phases_ms",
+           {{"look", report.look_ms},
+            {"read", report.read_ms},
+            {"move", report.move_ms},
+            {"unmap", report.unmap_ms}}},
           {"complete", report.complete()},
           {"stopped_by", report.stopped_by ? json(report.stopped_by->describe()) : json(nullptr)},
           {"lock", keeper}};
 }
 
 Result<Target> resolveTarget(const Context& ctx, const po::variables_map& values,
-                             const zones::Topology& topology) {
+                             const std::vector<zones::NodeMemory>& memory) {
   bool have_zone = values.count("zone") > 0;
   bool have_nodes = values.count("nodes") > 0;
   if (have_zone && have_nodes) return badInput("give --zone or --nodes, not both");
   if (have_nodes) {
     SZ_TRY(nodes, NodeSet::parse(values["nodes"].as<std::string>(), "--nodes"));
-    return checkNodes(topology, Target{std::nullopt, nodes}, "--nodes");
+    return checkNodes(memory, Target{std::nullopt, nodes}, "--nodes");
   }
   std::string name = have_zone ? values["zone"].as<std::string>() : std::string(kDefaultZone);
   SZ_TRY(target, zoneTarget(ctx, name));
-  return checkNodes(topology, std::move(target), "zone " + name);
+  return checkNodes(memory, std::move(target), "zone " + name);
 }
 
 // Free memory per target node, to spread migrated pages where there is room.
-std::map<int, uint64_t> freeBytesOn(const zones::Topology& topology, const NodeSet& nodes) {
+std::map<int, uint64_t> freeBytesOn(const std::vector<zones::NodeMemory>& memory,
+                                    const NodeSet& nodes) {
   std::map<int, uint64_t> free;
-  for (const zones::NodeInfo& node : topology.nodes) {
+  for (const zones::NodeMemory& node : memory) {
     if (nodes.contains(node.id)) free[node.id] = node.mem_free_bytes;
   }
   return free;
@@ -270,9 +277,9 @@ Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
     return badInput("bind changes the running system's page cache; it does not work with --root");
   }
   if (values.count("path") == 0) return badInput("bind needs at least one PATH");
-  auto topology = zones::readTopologyAt(ctx.fs);
-  if (!topology) return readError(ctx, std::move(topology).error());
-  SZ_TRY(target, resolveTarget(ctx, values, *topology));
+  auto memory = zones::readNodeMemoryAt(ctx.fs);
+  if (!memory) return readError(ctx, std::move(memory).error());
+  SZ_TRY(target, resolveTarget(ctx, values, *memory));
   // Everything the walk can refuse (missing paths, loops) is refused before anything is done.
   SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>()));
 
@@ -281,7 +288,7 @@ Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
     files.insert(files.end(), walk.files.begin(), walk.files.end());
   cache::BindOptions bind_options;
   bind_options.targets = target.nodes;
-  bind_options.free_bytes = freeBytesOn(*topology, target.nodes);
+  bind_options.free_bytes = freeBytesOn(*memory, target.nodes);
   bind_options.proc = &ctx.fs;
   BindView view{target, std::move(walks), cache::bindFiles(files, bind_options), std::nullopt};
   if (values.count("lock") > 0 && !view.report.stopped_by) {

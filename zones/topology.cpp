@@ -391,6 +391,21 @@ std::vector<PhysicalNode> groupPhysicalNodes(std::vector<NodeInfo>& nodes) {
   return groups;
 }
 
+Result<std::vector<NodeMemory>> readNodeMemoryAt(const FsRoot& fs) {
+  SZ_TRY(ids, listNodeIdsAt(fs));
+  std::vector<NodeMemory> nodes;
+  if (!ids) {
+    SZ_TRY(mem, readMeminfoTotalsAt(fs, std::string(kernel::kProcMeminfo), std::nullopt));
+    nodes.push_back({0, mem.total_bytes, mem.free_bytes});
+    return nodes;
+  }
+  for (int id : *ids) {
+    SZ_TRY(mem, readMeminfoTotalsAt(fs, kernel::nodeFile(id, kernel::kNodeMeminfoFile), id));
+    nodes.push_back({id, mem.total_bytes, mem.free_bytes});
+  }
+  return nodes;
+}
+
 Result<Topology> readTopologyAt(const FsRoot& fs) {
   Topology topology;
   SZ_TRY(cmdline, fs.readAttribute(kernel::kProcCmdline));

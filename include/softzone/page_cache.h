@@ -146,6 +146,12 @@ struct BindReport {
   std::map<int, uint64_t> migrated_to;     // target node -> pages moved there
   uint64_t move_calls = 0;
   double elapsed_ms = 0;
+  // Where the time went: looking (mincore, mapping cached pages, where they are), reading in
+  // what was not cached (readahead, then faulting it in), moving, and unmapping.
+  double look_ms = 0;
+  double read_ms = 0;
+  double move_ms = 0;
+  double unmap_ms = 0;
   // A condition that stopped the run (no permission to move shared pages, a target refused):
   // what is counted above is what was done before it.
   std::optional<Error> stopped_by;

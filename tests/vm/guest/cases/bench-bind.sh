@@ -29,16 +29,20 @@ cold_cat() {
   timed sh -c "find $TREE -type f | xargs cat >/dev/null"
   echo "round=$1 method=cat-cold ms=$ms" | tee -a "$raw"
 }
+# bind's own phases (look, read, move, unmap; ms) from its JSON report, after the wall time.
+bind_phases() {
+  tr -d ' \n' </tmp/timed.txt | sed -n 's/.*"phases_ms":{\([^}]*\)}.*/\1/p' | tr -d '"' | tr ',' ' '
+}
 cold_bind() {
   drop_caches
-  timed zonectl bind --zone shared "$TREE"
-  echo "round=$1 method=bind-cold ms=$ms" | tee -a "$raw"
+  timed zonectl --json bind --zone shared "$TREE"
+  echo "round=$1 method=bind-cold ms=$ms $(bind_phases)" | tee -a "$raw"
 }
 migrate_bind() {
   drop_caches
   in_zone A treegen check "$TREE" >/dev/null
-  timed zonectl bind --zone shared "$TREE"
-  echo "round=$1 method=bind-migrate ms=$ms" | tee -a "$raw"
+  timed zonectl --json bind --zone shared "$TREE"
+  echo "round=$1 method=bind-migrate ms=$ms $(bind_phases)" | tee -a "$raw"
 }
 migrate_anon() {
   hold_start "$mib" numactl --membind=$A_NODES
