@@ -92,9 +92,9 @@ move_by() {
 # SRC,DST first, as the other methods' cpuset is widened), the whole command timed: lock, journal,
 # the moves, the mems write, the second pass and the status-query verification.
 # memhold joins the partition as it joins the other methods' cpuset, by a shell writing its pid to
-# the cgroup: a process started by `zonectl exec` was 1.5-2.5x slower to move here for every
-# mover, numactl's migratepages included (cause not found; see docs/benchmarks.md), and the
-# comparison is of movers on the same kind of process.
+# the cgroup, so that every mover works on the same kind of process: on v2, `zonectl exec` brings
+# the page cache of zonectl's libraries onto the partition's nodes (the attach migrates), and a
+# shrink then moves those pages too (docs/benchmarks.md).
 hold_start_for() {
   if [ "$1" = zonectl-resize ]; then
     zonectl create bench-p --nodes "$SRC" >/dev/null
