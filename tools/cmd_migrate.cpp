@@ -12,10 +12,8 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   options.add_options()                                                          //
       ("name", po::value<std::string>()->value_name("NAME"), "a partition's processes")  //
       ("pid", po::value<std::string>()->value_name("PID"), "one process")                 //
-      ("to", po::value<std::string>()->required()->value_name("NODES"), "target nodes")   //
-      ("workers", po::value<int>()->value_name("N"),
-       "threads moving each process's pages (default: one per CPU zonectl may run on, at most 8; "
-       "1: one migrate_pages(2) call per node)");
+      ("to", po::value<std::string>()->required()->value_name("NODES"), "target nodes");
+  addWorkersOption(options);
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map values;
@@ -25,10 +23,7 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   }
   bool by_name = values.count("name") > 0;
   if (by_name == (values.count("pid") > 0)) return badInput("give exactly one of NAME and --pid PID");
-  int workers = values.count("workers") ? values["workers"].as<int>() : 0;
-  if (values.count("workers") && (workers < 1 || workers > 64)) {
-    return badInput("--workers: expected 1 to 64");
-  }
+  SZ_TRY(workers, workersOption(values));
   SZ_TRY(to, parseList(values["to"].as<std::string>(), "--to"));
   std::vector<pid_t> pids;
   std::string name;

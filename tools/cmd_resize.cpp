@@ -14,10 +14,8 @@ Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
       ("nodes", po::value<std::string>()->value_name("NODES"), "its nodes from now on")      //
       ("size", po::value<std::string>()->value_name("SIZE"), "its memory from now on")       //
       ("force", po::bool_switch(),
-       "shrink even when the nodes it keeps cannot hold its memory on the others")  //
-      ("workers", po::value<int>()->value_name("N"),
-       "threads moving each process's pages (default: one per CPU zonectl may run on, at most 8; "
-       "1: one migrate_pages(2) call per node)");
+       "shrink even when the nodes it keeps cannot hold its memory on the others");
+  addWorkersOption(options);
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map values;
@@ -31,10 +29,7 @@ Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
   if (by_nodes == (values.count("size") > 0)) {
     return badInput("give exactly one of --nodes NODES and --size SIZE");
   }
-  int workers = values.count("workers") ? values["workers"].as<int>() : 0;
-  if (values.count("workers") && (workers < 1 || workers > 64)) {
-    return badInput("--workers: expected 1 to 64");
-  }
+  SZ_TRY(workers, workersOption(values));
   NodeSet nodes;
   std::optional<uint64_t> size;
   if (by_nodes) {

@@ -8,6 +8,7 @@
 
 namespace softzone::tools {
 using json = nlohmann::ordered_json;
+namespace po = boost::program_options;
 
 namespace {
 
@@ -55,6 +56,19 @@ Status checkName(std::string_view name) {
 
 Result<NodeSet> parseList(const std::string& text, std::string_view what) {
   return NodeSet::parse(text, what);
+}
+
+void addWorkersOption(po::options_description& options) {
+  options.add_options()("workers", po::value<int>()->value_name("N"),
+                        "threads moving each process's pages (default: one per CPU zonectl may "
+                        "run on, at most 8; 1: one migrate_pages(2) call per node)");
+}
+
+Result<int> workersOption(const po::variables_map& values) {
+  if (values.count("workers") == 0) return 0;
+  int workers = values["workers"].as<int>();
+  if (workers < 1 || workers > 64) return badInput("--workers: expected 1 to 64");
+  return workers;
 }
 
 json zoneJson(const cpuset::Session& session, const cpuset::ZoneView& zone) {

@@ -19,6 +19,11 @@ Status checkName(std::string_view name);
 // --nodes / --to / --cpus values (numactl syntax); `what` names the option.
 Result<NodeSet> parseList(const std::string& text, std::string_view what);
 
+// --workers N of the verbs that move pages (resize, migrate): the option, and its value (0 when
+// not given: one worker per CPU zonectl may run on, zones::defaultMoveWorkers).
+void addWorkersOption(boost::program_options::options_description& options);
+Result<int> workersOption(const boost::program_options::variables_map& values);
+
 // One zone as JSON: name, kind, nodes, cpus, cgroup, tasks, mem_{total,used,free}_bytes, ...
 nlohmann::ordered_json zoneJson(const cpuset::Session& session, const cpuset::ZoneView& zone);
 nlohmann::ordered_json migrationJson(const cpuset::MigrationTotals& totals);

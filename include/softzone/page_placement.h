@@ -164,7 +164,7 @@ enum class MoveMethod {
 
 // Workers for a move when the caller does not say: one per CPU this process may run on, at most
 // 8. On a 2-CPU guest with free CPUs, move_pages from two threads moved 256 MiB 1.5x faster than
-// one migrate_pages(2) call (docs/benchmarks.md); a busy machine loses nothing by it.
+// one migrate_pages(2) call (docs/benchmarks.md); on a busy host both were within the noise.
 int defaultMoveWorkers() noexcept;
 
 struct MoveOptions {

@@ -110,7 +110,7 @@ Result<Topology> readTopologyAt(const FsRoot& fs);
 // Each node's MemTotal and MemFree (nodeN/meminfo), ascending by id; on a kernel without NUMA
 // sysfs, node 0 from /proc/meminfo. What commands that place pages need, without the rest of
 // readTopologyAt (kernel config, command line, cgroup mounts, CPU lists, distances): one file per
-// node instead of three and six more, which under emulation was 40-50 ms of every such command.
+// node instead of three, and none of the six others.
 struct NodeMemory {
   int id = 0;
   uint64_t mem_total_bytes = 0;

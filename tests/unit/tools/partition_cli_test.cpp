@@ -124,6 +124,9 @@ TEST_P(PartitionCliTest, BadInputChangesNothing) {
       {{"migrate", "a", "--to", "5"}, 2, "has nodes 2-3 only"},
       {{"migrate", "--to", "5"}, 2, "exactly one of"},
       {{"resize", "a", "--nodes", "2", "--workers", "0"}, 2, "--workers"},
+      {{"resize", "a", "--nodes", "2", "--workers", "two"}, 2, "workers"},
+      {{"migrate", "a", "--to", "2", "--workers", "65"}, 2, "--workers"},
+      {{"migrate", "a", "--to", "2", "--workers", "-1"}, 2, "workers"},
       {{"create", "b", "--nodes", "4", "--bogus"}, 2, "bogus"},
       {{"status", "nope"}, 2, "unknown partition"},
   };

@@ -226,6 +226,21 @@ std::string pageNodes(std::size_t bytes, long page) {
   return text;
 }
 
+// Runs fn(cpu) pinned to each cpu of `allowed` in turn (skipping any it cannot be pinned to),
+// then restores `allowed`.
+template <typename Fn>
+void onEachCpu(const cpu_set_t& allowed, Fn&& fn) {
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    fn(cpu);
+  }
+  sched_setaffinity(0, sizeof allowed, &allowed);
+}
+
 int printCpuNodes() {
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
@@ -233,18 +248,12 @@ int printCpuNodes() {
     return 1;
   }
   std::string text;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+  onEachCpu(allowed, [&](int) {
     unsigned got_cpu = 0, node = 0;
     currentCpuNode(&got_cpu, &node);
     if (!text.empty()) text += ',';
     text += std::to_string(got_cpu) + ':' + std::to_string(node);
-  }
-  sched_setaffinity(0, sizeof allowed, &allowed);
+  });
   std::printf("cpu_nodes=%s\n", text.c_str());
   return 0;
 }
@@ -399,19 +408,13 @@ int hold(const Options& opt, long page) {
   // Pages left on a cpu's list for this zone are handed out before the free count moves, but only
   // to allocations on that cpu: take them there.
   auto takePerCpuLists = [&] {
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &allowed)) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    onEachCpu(allowed, [&](int cpu) {
       ZoneState now = readZone(node);
       long listed = now.pcp_by_cpu[cpu];
       if (listed > 0 && now.free - now.min > kMinMargin && takePages(listed, page, false)) {
         held += listed;
       }
-    }
-    sched_setaffinity(0, sizeof allowed, &allowed);
+    });
   };
   auto fill = [&] {
     ZoneState now = readZone(node);
