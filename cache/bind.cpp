@@ -1,7 +1,6 @@
 // Binding files' page cache to nodes: populate from a worker bound with MPOL_BIND, migrate what is
 // cached elsewhere with move_pages(2) and MPOL_MF_MOVE_ALL, count every page's outcome.
 #include <fcntl.h>
-#include <numaif.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kMaxNodes = 1024;  // Debian's CONFIG_NODES_SHIFT=10
 constexpr int kStatusUnset = INT_MIN;
 
 double msSince(Clock::time_point start) {
@@ -28,16 +26,11 @@ double msSince(Clock::time_point start) {
 }
 
 Status bindThreadTo(const NodeSet& targets) {
-  constexpr int kBits = 8 * sizeof(unsigned long);
-  std::array<unsigned long, kMaxNodes / kBits> mask{};
-  for (int id : targets.ids()) {
-    if (id < kMaxNodes) mask[static_cast<size_t>(id / kBits)] |= 1UL << (id % kBits);
-  }
-  if (::set_mempolicy(MPOL_BIND, mask.data(), kMaxNodes + 1) != 0) {
-    int err = errno;
-    return errnoError(err, "set_mempolicy(MPOL_BIND, " + targets.format() +
-                               "): the target nodes must be online, have memory and be in this "
-                               "process's cpuset mems");
+  if (long rc = zones::setMempolicyCall(MPOL_BIND, targets); rc < 0) {
+    return errnoError(static_cast<int>(-rc),
+                      "set_mempolicy(MPOL_BIND, " + targets.format() +
+                          "): the target nodes must be online, have memory and be in this "
+                          "process's cpuset mems");
   }
   return {};
 }

@@ -1,7 +1,6 @@
 // The keeper behind `bind --lock`: a detached process that maps and mlocks bound files so their
 // page cache is never reclaimed (and so never read back in on some other node).
 #include <fcntl.h>
-#include <numaif.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -21,7 +20,6 @@
 namespace softzone::cache {
 namespace {
 
-constexpr int kMaxNodes = 1024;
 constexpr size_t kCommMax = 15;  // TASK_COMM_LEN - 1
 
 std::string keeperComm(const std::string& name) { return ("sz-keep-" + name).substr(0, kCommMax); }
@@ -39,13 +37,8 @@ void writeAll(int fd, const std::string& text) {
 [[noreturn]] void runKeeper(const std::string& name, const std::vector<TreeFile>& files,
                             const NodeSet& targets, int report_fd) {
   ::prctl(PR_SET_NAME, keeperComm(name).c_str(), 0, 0, 0);
-  constexpr int kBits = 8 * sizeof(unsigned long);
-  std::array<unsigned long, kMaxNodes / kBits> mask{};
-  for (int id : targets.ids()) {
-    if (id < kMaxNodes) mask[static_cast<size_t>(id / kBits)] |= 1UL << (id % kBits);
-  }
   // Pages evicted before the lock took hold are read back in on the targets.
-  ::set_mempolicy(MPOL_BIND, mask.data(), kMaxNodes + 1);
+  zones::setMempolicyCall(MPOL_BIND, targets);
   std::ostringstream report;
   report << "pid\t" << ::getpid() << "\n";
   uint64_t locked = 0;

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config
-  libnuma-dev libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
+  libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
 )

@@ -1,7 +1,6 @@
 // Page placement: move_pages(2) status queries, grouped and parallel page moves, migrate_pages(2).
 #include "softzone/page_placement.h"
 
-#include <numaif.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -30,9 +29,6 @@ constexpr size_t kQueryBatchPages = 16384;
 // The kernel never writes this into a status slot (nodes are >= 0, errors are -errno), so a slot
 // still holding it after a call is one the kernel did not get to.
 constexpr int kStatusUnset = INT_MIN;
-// Node masks for migrate_pages(2): Debian's kernels have CONFIG_NODES_SHIFT=10.
-constexpr int kMaxNodes = 1024;
-constexpr size_t kMaskWords = kMaxNodes / (8 * sizeof(unsigned long));
 // A thread per CPU is the useful limit; this only stops a typo from starting thousands.
 constexpr int kMaxWorkers = 256;
 // Retries of a target's remaining pages after a call that moved some but not all of them.
@@ -58,31 +54,15 @@ uint64_t pageSizeBytes() {
 void* asPointer(uint64_t address) { return reinterpret_cast<void*>(address); }
 uint64_t asAddress(void* page) { return reinterpret_cast<uint64_t>(page); }
 
-std::array<unsigned long, kMaskWords> toNodeMask(const NodeSet& nodes) {
-  std::array<unsigned long, kMaskWords> mask{};
-  constexpr int kBits = 8 * sizeof(unsigned long);
-  for (int id : nodes.ids()) {
-    if (id < kMaxNodes) mask[static_cast<size_t>(id / kBits)] |= 1UL << (id % kBits);
-  }
-  return mask;
-}
-
 class KernelPageSyscalls final : public PageSyscalls {
  public:
   long movePages(pid_t pid, std::span<void* const> pages, const int* nodes, int* status,
                  int flags) const override {
-    // libnuma's prototype predates const; the kernel only reads the array.
-    long rc =
-        ::move_pages(pid, pages.size(), const_cast<void**>(pages.data()), nodes, status, flags);
-    return rc < 0 ? -errno : rc;
+    return movePagesCall(pid, pages.size(), pages.data(), nodes, status, flags);
   }
 
   long migratePages(pid_t pid, const NodeSet& from, const NodeSet& to) const override {
-    auto old_mask = toNodeMask(from);
-    auto new_mask = toNodeMask(to);
-    // maxnode counts one past the last bit: the kernel drops the top one (as libnuma knows).
-    long rc = ::migrate_pages(pid, kMaxNodes + 1, old_mask.data(), new_mask.data());
-    return rc < 0 ? -errno : rc;
+    return migratePagesCall(pid, from, to);
   }
 };
 

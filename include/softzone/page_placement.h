@@ -1,7 +1,6 @@
 // Page placement: which node holds each page of a process, and moving pages between nodes.
 #pragma once
 
-#include <numaif.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -13,6 +12,7 @@
 
 #include "softzone/fs_root.h"
 #include "softzone/nodeset.h"
+#include "softzone/numa_syscalls.h"
 #include "softzone/result.h"
 
 namespace softzone::zones {

@@ -2,7 +2,7 @@
 // and the moves are answered by a fake that places every page on node 3 until it is moved.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <numaif.h>
+#include <linux/mempolicy.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <numaif.h>
+#include <linux/mempolicy.h>
 #include <unistd.h>
 
 #include <cerrno>
