@@ -869,6 +869,40 @@ void putBack(const Session& session, const zones::PagesToLeave& leave, AttachRep
   report.pages_put_back_failed += put->pages_failed;
 }
 
+// Pages of `pid`'s anonymous ranges on `nodes`, by numa_maps. Those ranges hold none of the pages
+// attach leaves, so after attach's pass any such page is one move_pages(2) could not see: on 6.1
+// a page whose PTE NUMA balancing made PROT_NONE (the engine's sweep is for them).
+uint64_t anonymousPagesOn(const Session& session, pid_t pid, const NodeSet& nodes) {
+  auto maps = zones::readMapsAt(*session.fs, pid);
+  auto numa = zones::readNumaMapsAt(*session.fs, pid);
+  if (!maps || !numa) return 0;
+  std::vector<zones::MapRange> anonymous;
+  for (const zones::MapRange& range : zones::movableRanges(*maps)) {
+    if (range.anonymous()) anonymous.push_back(range);
+  }
+  uint64_t pages = 0;
+  for (const auto& [node, count] : zones::numaMapsPagesIn(*numa, anonymous)) {
+    if (nodes.contains(node)) pages += count;
+  }
+  return pages;
+}
+
+// v1 only (on v2 the kernel's attach migration already walked the page tables). What move_pages
+// could not see is swept with migrate_pages(2), which moves every page on the nodes, shared
+// ones included; those are then put back as on v2. Costs nothing when nothing is hidden.
+void sweepHidden(const Session& session, const std::vector<pid_t>& pids, const NodeSet& outside,
+                 const NodeSet& nodes, const std::vector<zones::PagesToLeave>& leave,
+                 AttachReport& report) {
+  for (pid_t pid : pids) {
+    uint64_t before = anonymousPagesOn(session, pid, outside);
+    if (before == 0) continue;
+    if (!zones::migrateProcessPages(pid, outside, nodes)) continue;
+    uint64_t after = anonymousPagesOn(session, pid, outside);
+    report.migration.pages_moved += before > after ? before - after : 0;
+    if (const zones::PagesToLeave* kept = pagesLeftBy(leave, pid)) putBack(session, *kept, report);
+  }
+}
+
 }  // namespace
 
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
@@ -905,6 +939,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   report.migrated = true;
   report.migration =
       migrateProcesses(session, pids, outside, nodes, 0, Verify::kStatusQuery, leave);
+  if (!kernel_migrates) sweepHidden(session, pids, outside, nodes, leave, report);
   return report;
 }
 

@@ -14,7 +14,7 @@ std::string describeSharedLeft(const cpuset::AttachReport& report) {
                      " shared pages left in place (page cache on the shared zone's nodes or "
                      "mapped by other processes)";
   if (report.pages_put_back + report.pages_put_back_failed == 0) return text;
-  return text + "; the kernel had moved them: " + std::to_string(report.pages_put_back) +
+  return text + "; moved along with the rest, then " + std::to_string(report.pages_put_back) +
          " put back, " + std::to_string(report.pages_put_back_failed) + " not";
 }
 
