@@ -641,9 +641,38 @@ uint64_t bytesOnNodes(const Session& session, const std::vector<pid_t>& pids,
   return pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+namespace {
+
+// The pages of `pid` that `leave` keeps where they are; nullptr when none.
+const zones::PagesToLeave* pagesLeftBy(const std::vector<zones::PagesToLeave>& leave, pid_t pid) {
+  for (const zones::PagesToLeave& entry : leave) {
+    if (entry.pid == pid && entry.pages() > 0) return &entry;
+  }
+  return nullptr;
+}
+
+// Pages of `pid` on `nodes` by the status query, less those `kept` leaves there.
+uint64_t pagesLeftOn(const Session& session, pid_t pid, const NodeSet& nodes,
+                     const zones::PagesToLeave* kept) {
+  auto maps = zones::readMapsAt(*session.fs, pid);
+  if (!maps) return 0;
+  auto numa = zones::readNumaMapsAt(*session.fs, pid);
+  std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
+  if (numa) ranges = zones::denseRanges(ranges, *numa);
+  auto pages = zones::listPagesOn(pid, ranges, nodes);
+  if (!pages) return 0;
+  uint64_t left = 0;
+  for (const zones::PageLocation& page : *pages) {
+    if (kept == nullptr || !kept->contains(page.address)) ++left;
+  }
+  return left;
+}
+
+}  // namespace
+
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
                                  const NodeSet& from, const NodeSet& to, int workers,
-                                 Verify verify) {
+                                 Verify verify, const std::vector<zones::PagesToLeave>& leave) {
   MigrationTotals totals;
   auto start = Clock::now();
   zones::MoveOptions options;
@@ -661,6 +690,11 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
     if (free != session.node_free_bytes.end()) options.free_bytes[node] = free->second;
   }
   for (pid_t pid : pids) {
+    const zones::PagesToLeave* kept = pagesLeftBy(leave, pid);
+    options.leave = nullptr;
+    if (kept != nullptr) {
+      options.leave = [kept](uint64_t address) { return kept->contains(address); };
+    }
     auto moved = zones::movePages(pid, from, to, options);
     if (!moved) continue;  // the process is gone (or a kernel thread): nothing of it to move
     ++totals.processes;
@@ -672,13 +706,7 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
   // The verification: move_pages' status query on every mapped page of each process.
   if (verify == Verify::kStatusQuery) {
     for (pid_t pid : pids) {
-      auto maps = zones::readMapsAt(*session.fs, pid);
-      if (!maps) continue;
-      auto numa = zones::readNumaMapsAt(*session.fs, pid);
-      std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
-      if (numa) ranges = zones::denseRanges(ranges, *numa);
-      auto census = zones::queryPageNodes(pid, ranges);
-      if (census) totals.pages_left += census->pagesOn(from);
+      totals.pages_left += pagesLeftOn(session, pid, from, pagesLeftBy(leave, pid));
     }
   }
   totals.elapsed_ms = msSince(start);
@@ -803,6 +831,80 @@ Result<DestroyReport> destroyPartition(Session& session, const std::string& name
   return report;
 }
 
+namespace {
+
+// Writes each pid into the cgroup. Where the kernel would migrate on the way in and can be told
+// not to (v1's memory_migrate), it is told not to for the writes and told again after, also when
+// a write fails.
+Status moveIntoCgroup(const Session& session, const std::string& cgroup,
+                      const std::vector<pid_t>& pids, bool kernel_migrates, AttachReport& report) {
+  if (!kernel_migrates) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, false));
+  for (pid_t pid : pids) {
+    Status moved = session.backend->moveProcess(cgroup, pid);
+    if (!moved) {
+      if (!kernel_migrates) (void)session.backend->setMemoryMigrate(cgroup, true);
+      return std::move(moved).error().withContext("attaching process " + std::to_string(pid) +
+                                                  (report.pids.empty() ? ""
+                                                                       : " (earlier ones moved)"));
+    }
+    report.pids.push_back(pid);
+  }
+  if (!kernel_migrates) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, true));
+  return {};
+}
+
+// The shared pages the kernel's attach migration moved, back where they were. A failure leaves
+// them in the partition, counted: the process is attached either way.
+void putBack(const Session& session, const zones::PagesToLeave& leave, AttachReport& report) {
+  auto put = zones::putBackPages(*session.fs, leave);
+  if (!put) {
+    report.pages_put_back_failed += leave.pages();
+    if (session.log != nullptr) {
+      *session.log << "zonectl: pid " << leave.pid << ": shared pages not put back: "
+                   << put.error().message() << "\n";
+    }
+    return;
+  }
+  report.pages_put_back += put->pages_put_back;
+  report.pages_put_back_failed += put->pages_failed;
+}
+
+// Pages of `pid`'s anonymous ranges on `nodes`, by numa_maps. Those ranges hold none of the pages
+// attach leaves, so after attach's pass any such page is one move_pages(2) could not see: on 6.1
+// a page whose PTE NUMA balancing made PROT_NONE (the engine's sweep is for them).
+uint64_t anonymousPagesOn(const Session& session, pid_t pid, const NodeSet& nodes) {
+  auto maps = zones::readMapsAt(*session.fs, pid);
+  auto numa = zones::readNumaMapsAt(*session.fs, pid);
+  if (!maps || !numa) return 0;
+  std::vector<zones::MapRange> anonymous;
+  for (const zones::MapRange& range : zones::movableRanges(*maps)) {
+    if (range.anonymous()) anonymous.push_back(range);
+  }
+  uint64_t pages = 0;
+  for (const auto& [node, count] : zones::numaMapsPagesIn(*numa, anonymous)) {
+    if (nodes.contains(node)) pages += count;
+  }
+  return pages;
+}
+
+// v1 only (on v2 the kernel's attach migration already walked the page tables). What move_pages
+// could not see is swept with migrate_pages(2), which moves every page on the nodes, shared
+// ones included; those are then put back as on v2. Costs nothing when nothing is hidden.
+void sweepHidden(const Session& session, const std::vector<pid_t>& pids, const NodeSet& outside,
+                 const NodeSet& nodes, const std::vector<zones::PagesToLeave>& leave,
+                 AttachReport& report) {
+  for (pid_t pid : pids) {
+    uint64_t before = anonymousPagesOn(session, pid, outside);
+    if (before == 0) continue;
+    if (!zones::migrateProcessPages(pid, outside, nodes)) continue;
+    uint64_t after = anonymousPagesOn(session, pid, outside);
+    report.migration.pages_moved += before > after ? before - after : 0;
+    if (const zones::PagesToLeave* kept = pagesLeftBy(leave, pid)) putBack(session, *kept, report);
+  }
+}
+
+}  // namespace
+
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
                                      const std::vector<pid_t>& pids, bool migrate) {
   SZ_TRY(zone, findPartition(session, name));
@@ -813,25 +915,31 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   }
   std::string cgroup = zone->cgroup_path;
   NodeSet nodes = zone->nodes;
-  if (!migrate) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, false));
   AttachReport report;
-  for (pid_t pid : pids) {
-    Status moved = session.backend->moveProcess(cgroup, pid);
-    if (!moved) {
-      if (!migrate) (void)session.backend->setMemoryMigrate(cgroup, true);
-      return std::move(moved).error().withContext("attaching process " + std::to_string(pid) +
-                                                  (report.pids.empty() ? ""
-                                                                       : " (earlier ones moved)"));
-    }
-    report.pids.push_back(pid);
-  }
   if (!migrate) {
-    SZ_CHECK(session.backend->setMemoryMigrate(cgroup, true));
+    SZ_CHECK(moveIntoCgroup(session, cgroup, pids, /*kernel_migrates=*/false, report));
     return report;
+  }
+  // The kernel's own attach migration (v1 memory_migrate, always on v2) moves every page the
+  // process maps with MPOL_MF_MOVE_ALL: the page cache of libc, mapped by every process, and of
+  // trees bound to the shared zone would land on this partition's nodes. Only the process's own
+  // pages are this partition's business (zones::staysOnAttach says which): the shared ones are
+  // found first, the kernel's migration is kept off where it can be (v1) and undone for those
+  // pages where it can't (v2), and softzone's own pass leaves them alone.
+  NodeSet outside = session.zones.machine_nodes.minus(nodes);
+  const ZoneView* shared = session.zones.find(kSharedZoneName);
+  SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, outside,
+                                         shared != nullptr ? shared->nodes : NodeSet()));
+  bool kernel_migrates = session.backend->version() != CgroupVersion::kV1;
+  SZ_CHECK(moveIntoCgroup(session, cgroup, pids, kernel_migrates, report));
+  for (const zones::PagesToLeave& entry : leave) {
+    report.pages_shared_left += entry.pages();
+    if (kernel_migrates) putBack(session, entry, report);
   }
   report.migrated = true;
   report.migration =
-      migrateProcesses(session, pids, session.zones.machine_nodes.minus(nodes), nodes, 0);
+      migrateProcesses(session, pids, outside, nodes, 0, Verify::kStatusQuery, leave);
+  if (!kernel_migrates) sweepHidden(session, pids, outside, nodes, leave, report);
   return report;
 }
 

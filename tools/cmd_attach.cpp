@@ -7,6 +7,19 @@
 namespace softzone::tools {
 namespace po = boost::program_options;
 
+namespace {
+
+std::string describeSharedLeft(const cpuset::AttachReport& report) {
+  std::string text = std::to_string(report.pages_shared_left) +
+                     " shared pages left in place (page cache on the shared zone's nodes or "
+                     "mapped by other processes)";
+  if (report.pages_put_back + report.pages_put_back_failed == 0) return text;
+  return text + "; moved along with the rest, then " + std::to_string(report.pages_put_back) +
+         " put back, " + std::to_string(report.pages_put_back_failed) + " not";
+}
+
+}  // namespace
+
 Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("attach options");
   options.add_options()                                                                  //
@@ -38,11 +51,19 @@ Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
   NodeSet elsewhere = session.zones.machine_nodes.minus(zone->nodes);
   if (ctx.json) {
     nlohmann::ordered_json out = {{"name", name}, {"pids", report.pids}, {"migrated", migrate}};
-    if (migrate) out["migration"] = migrationJson(report.migration);
+    if (migrate) {
+      out["migration"] = migrationJson(report.migration);
+      out["pages_shared_left"] = report.pages_shared_left;
+      out["pages_put_back"] = report.pages_put_back;
+      out["pages_put_back_failed"] = report.pages_put_back_failed;
+    }
     ctx.out << out.dump(2) << '\n';
   } else {
     ctx.out << "attached " << report.pids.size() << " process(es) to partition " << name << "\n";
-    if (migrate) ctx.out << describeMigration(report.migration, elsewhere) << "\n";
+    if (migrate) {
+      ctx.out << describeMigration(report.migration, elsewhere) << "\n"
+              << describeSharedLeft(report) << "\n";
+    }
   }
   return {};
 }

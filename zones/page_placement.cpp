@@ -435,7 +435,7 @@ class PageMove {
 
   Result<MoveReport> run() {
     const auto start = Clock::now();
-    if (options_.method == MoveMethod::kMigratePages) {
+    if (options_.method == MoveMethod::kMigratePages && !options_.leave) {
       SZ_CHECK(migrateBySourceNode());
       if (migrate_emptied_source_) {
         // numa_maps, which sees every page, already shows the source nodes empty: that count was
@@ -500,18 +500,29 @@ class PageMove {
       if (plan == RangePlan::kMixed) mixed.push_back(range);
       if (plan != RangePlan::kWhole) continue;
       for (uint64_t address = range.start; address < range.end; address += page) {
-        found_.push_back(asPointer(address));
         ++report_.pages_scanned;
+        if (leaves(address)) {
+          ++report_.pages_left_as_asked;
+        } else {
+          found_.push_back(asPointer(address));
+        }
       }
     }
     SZ_CHECK(scanPages(syscalls_, pid_, mixed, [&](uint64_t address, int status) {
       ++report_.pages_scanned;
-      if (status >= 0 && source_.contains(status)) found_.push_back(asPointer(address));
+      if (status < 0 || !source_.contains(status)) return;
+      if (leaves(address)) {
+        ++report_.pages_left_as_asked;
+      } else {
+        found_.push_back(asPointer(address));
+      }
     }));
     std::sort(found_.begin(), found_.end());
     report_.pages_found = found_.size();
     return {};
   }
+
+  bool leaves(uint64_t address) const { return options_.leave && options_.leave(address); }
 
   RangePlan planRange(const Snapshot& snapshot, const MapRange& range) const {
     const NumaMapsEntry* entry = snapshot.entryFor(range);
@@ -638,6 +649,8 @@ class PageMove {
   }
 
   void classify(uint64_t address, int status, std::vector<bool>& seen, Verification& verified) {
+    // Left as asked: never in found_, neither left over nor worth another try.
+    if (status >= 0 && source_.contains(status) && leaves(address)) return;
     if (status >= 0 && source_.contains(status)) {
       ++verified.left_by_status;
       auto why = log_.failures.find(address);
@@ -705,8 +718,9 @@ class PageMove {
     return verified;
   }
 
+  // None when numa_maps can't say: not readable, or pages left as asked are among its counts.
   std::optional<uint64_t> numaPagesOnSource(const Snapshot& snapshot) const {
-    if (!snapshot.numa_maps) return std::nullopt;
+    if (!snapshot.numa_maps || options_.leave) return std::nullopt;
     uint64_t pages = 0;
     for (const MapRange& range : snapshot.ranges) {
       if (const NumaMapsEntry* entry = snapshot.entryFor(range)) pages += pagesIn(*entry, &source_);

@@ -178,6 +178,12 @@ struct MoveOptions {
   // Free bytes per target node: pages are spread in proportion. Empty: an equal spread.
   std::map<int, uint64_t> free_bytes;
   const PageSyscalls* syscalls = nullptr;  // nullptr: the running kernel
+  // Pages the caller wants left where they are, by address (attach leaves the page cache a
+  // process shares with others: zones::findPagesToLeave). They are neither moved nor counted as
+  // left. migrate_pages(2) cannot leave pages out, so such a move uses move_pages(2) only: no
+  // MoveMethod::kMigratePages step and no sweep (pages only numa_maps sees stay and are counted
+  // by the verification's status query, which cannot see them).
+  std::function<bool(uint64_t address)> leave;
 };
 
 struct MoveReport {
@@ -185,6 +191,7 @@ struct MoveReport {
   // wholly on `from` (ranges it shows without a page there are skipped).
   uint64_t pages_scanned = 0;
   uint64_t pages_found = 0;          // pages on `from` and not on `to`: what had to move
+  uint64_t pages_left_as_asked = 0;  // pages on `from` that MoveOptions::leave kept out of it
   uint64_t pages_moved = 0;          // of those, on a `to` node afterwards
   uint64_t pages_failed = 0;         // of those, still where they were
   uint64_t pages_gone = 0;           // of those, unmapped (or moved by someone else) meanwhile

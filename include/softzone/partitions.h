@@ -15,6 +15,7 @@
 #include "softzone/cgroup_backend.h"
 #include "softzone/journal.h"
 #include "softzone/op_lock.h"
+#include "softzone/page_sharing.h"
 #include "softzone/zone_state.h"
 
 namespace softzone::cpuset {
@@ -118,19 +119,29 @@ struct AttachReport {
   std::vector<pid_t> pids;
   MigrationTotals migration;
   bool migrated = false;
+  // Pages outside the partition left where they are because they are shared (page cache on the
+  // shared zone's nodes or mapped by processes outside the attached set: zones::staysOnAttach).
+  uint64_t pages_shared_left = 0;
+  // cgroup v2, whose attach moves every page: of those, the pages zonectl put back on their
+  // nodes after the kernel had moved them, and those it could not.
+  uint64_t pages_put_back = 0;
+  uint64_t pages_put_back_failed = 0;
 };
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
                                      const std::vector<pid_t>& pids, bool migrate);
 
 // Moves every page of `pids` that is on `from` to `to`, then verifies with the status query that
-// none is left on `from`. With more than one worker (0: defaultMoveWorkers()), move_pages grouped
-// by target with the pages split between the workers; with one, one migrate_pages(2) call per
-// source node, which walks the page tables once and is the faster single-threaded method.
+// none is left on `from`. `leave` (one entry per process, from zones::findPagesToLeave) names
+// pages that stay where they are: not moved, not counted as left. With more than one worker (0:
+// defaultMoveWorkers()), move_pages grouped by target with the pages split between the workers;
+// with one, one migrate_pages(2) call per source node, which walks the page tables once and is
+// the faster single-threaded method (not with `leave`: migrate_pages(2) can't leave pages out).
 // kLater skips the status query (pages_left stays 0) for a pass that another, verified, follows.
 enum class Verify { kStatusQuery, kLater };
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
                                  const NodeSet& from, const NodeSet& to, int workers,
-                                 Verify verify = Verify::kStatusQuery);
+                                 Verify verify = Verify::kStatusQuery,
+                                 const std::vector<zones::PagesToLeave>& leave = {});
 
 // --- apply: reconciling the live partitions with a desired layout ---
 

@@ -829,6 +829,46 @@ TEST(MovePagesByMigratePages, ATargetOutsideTheCpusetIsRefusedBeforeAnythingMove
   EXPECT_EQ(moved->pages_moved, 10u);
 }
 
+TEST(MovePagesLeave, PagesTheCallerLeavesAreNotMovedNorCountedLeft) {
+  FakeKernel kernel;
+  kernel.place(0, 10, 2);
+  kernel.setRoom(4, 100);
+  MoveOptions options = optionsFor(kernel);
+  options.leave = [](uint64_t address) { return address == pageAt(2) || address == pageAt(3); };
+  auto report = movePagesIn(kPid, rangeOfPages(10), NodeSet::of({2}), NodeSet::of({4}), options,
+                            kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  // Found, left as asked, moved; nothing failed, left over or asked for again.
+  EXPECT_THAT((std::vector<uint64_t>{report->pages_found, report->pages_left_as_asked,
+                                     report->pages_moved, report->pages_failed,
+                                     report->pages_left_on_from, report->pages_retried}),
+              ElementsAre(8u, 2u, 8u, 0u, 0u, 0u));
+  EXPECT_THAT((std::vector<int>{kernel.nodeOf(2), kernel.nodeOf(3), kernel.nodeOf(4)}),
+              ElementsAre(2, 2, 4));
+  for (const MoveCall& call : kernel.calls()) {
+    EXPECT_THAT(call.pages, ::testing::Not(::testing::Contains(pageAt(2))));
+  }
+}
+
+TEST(MovePagesLeave, MigratePagesIsNotUsedAndLeftPagesAreNotSwept) {
+  FakeKernel kernel;
+  kernel.place(0, 6, 2);
+  kernel.setHidden(5);  // only numa_maps sees it: a sweep would have moved every page
+  kernel.setRoom(4, 100);
+  MoveOptions options = migrateOptionsFor(kernel, 1);
+  options.leave = [](uint64_t address) { return address == pageAt(0); };
+  auto report = movePagesIn(kPid, rangeOfPages(6), NodeSet::of({2}), NodeSet::of({4}), options,
+                            kernel.numaMaps());
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_TRUE(kernel.migrateCalls().empty());
+  EXPECT_EQ(report->migrate_calls, 0u);
+  EXPECT_EQ(report->pages_swept, 0u);
+  EXPECT_EQ(report->pages_left_as_asked, 1u);
+  EXPECT_EQ(report->pages_moved, 4u);
+  EXPECT_EQ(kernel.nodeOf(0), 2);
+  EXPECT_EQ(kernel.nodeOf(5), 2);
+}
+
 TEST(ErrnoName, NamesKnownErrnos) {
   EXPECT_EQ(errnoName(ENOMEM), "ENOMEM");
   EXPECT_EQ(errnoName(EBUSY), "EBUSY");

@@ -8,6 +8,9 @@
 //                                         "ready files=N bytes=B" to FILE and stays; SIGUSR1
 //                                         checks every mapped byte again ("ok ..." or "bad ...");
 //                                         SIGTERM ends it (exit 1 if any check failed)
+//     [--anon-mib N]                      also fills N MiB of anonymous memory with the same kind
+//                                         of pattern, checked with the files; its address is in
+//                                         the status line ("anon=0x...")
 //
 // Each file starts with a 16-byte header (magic, file id); every later 8-byte word is a function
 // of the id and its offset, so any name (hard link, symlink) can be checked without a manifest.
@@ -24,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -215,7 +219,22 @@ std::string checkMapped(const std::vector<Mapped>& maps, uint64_t& bytes) {
   return "";
 }
 
-int mapAndHold(const std::string& dir, const std::string& status) {
+// The file id whose pattern the anonymous memory holds: no tree file has it (ids count from 1).
+constexpr uint64_t kAnonId = 0xa4a4a4a4;
+
+// N MiB of private anonymous memory holding file kAnonId's bytes, header included, so that
+// checkMapped checks it like a file; nullopt for none.
+std::optional<Mapped> fillAnonymous(uint64_t mib) {
+  if (mib == 0) return std::nullopt;
+  uint64_t size = mib << 20;
+  void* data =
+      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED) die("mmap anonymous: " + std::string(std::strerror(errno)));
+  fillExpected(kAnonId, 0, static_cast<unsigned char*>(data), size);
+  return Mapped{"[anonymous]", static_cast<const unsigned char*>(data), size};
+}
+
+int mapAndHold(const std::string& dir, const std::string& status, uint64_t anon_mib) {
   std::vector<std::string> files;
   listFiles(dir, files);
   std::vector<Mapped> maps;
@@ -229,6 +248,11 @@ int mapAndHold(const std::string& dir, const std::string& status) {
     maps.push_back(
         {path, static_cast<const unsigned char*>(data), static_cast<uint64_t>(st.st_size)});
   }
+  char anon_address[32] = "";
+  if (std::optional<Mapped> anon = fillAnonymous(anon_mib)) {
+    std::snprintf(anon_address, sizeof(anon_address), " anon=%p", anon->data);
+    maps.push_back(*anon);
+  }
   struct sigaction action {};
   action.sa_handler = [](int sig) { (sig == SIGUSR1 ? g_check : g_stop) = 1; };
   ::sigaction(SIGUSR1, &action, nullptr);
@@ -240,7 +264,8 @@ int mapAndHold(const std::string& dir, const std::string& status) {
     return 1;
   }
   writeStatus(status,
-              "ready files=" + std::to_string(maps.size()) + " bytes=" + std::to_string(bytes));
+              "ready files=" + std::to_string(maps.size()) + " bytes=" + std::to_string(bytes) +
+                  anon_address);
   bool failed = false;
   for (int round = 1; !g_stop; ++round) {
     if (g_check) {
@@ -272,8 +297,10 @@ int main(int argc, char** argv) {
   }
   if (args.size() >= 2 && args[0] == "check") return check(args[1]);
   if (args.size() >= 2 && args[0] == "map")
-    return mapAndHold(args[1], option("--status", "/tmp/treegen.status"));
+    return mapAndHold(args[1], option("--status", "/tmp/treegen.status"),
+                      std::strtoull(option("--anon-mib", "0").c_str(), nullptr, 10));
   std::fprintf(stderr,
-               "usage: treegen make DIR --mib N [--seed S] | check DIR | map DIR --status FILE\n");
+               "usage: treegen make DIR --mib N [--seed S] | check DIR | map DIR --status FILE "
+               "[--anon-mib N]\n");
   return 2;
 }

@@ -7,9 +7,9 @@ pick_nodes
 A=${SRC%,*} B=${SRC#*,} C=${DST%,*}
 long=$(printf 'x%.0s' $(seq 1 1000))
 zonectl create a --nodes "$A,$B"
-hold_start 300
+hold_start 400
 zonectl attach a "$HOLD_PID"
-echo "a on nodes $A,$B holds 300 MiB; node $A alone has $(free_mib "$A") MiB free"
+echo "a on nodes $A,$B holds 400 MiB; node $A alone has $(free_mib "$A") MiB free"
 
 # refused STATUS MESSAGE CMD...: CMD exits STATUS with MESSAGE in its one-line error, and the
 # cgroup tree and state file are what they were.

@@ -1,0 +1,210 @@
+// Tests for the attach rule (which pages stay), pagemap and kpagecount reads from fixture trees,
+// and findPagesToLeave over a fake process.
+#include "softzone/page_sharing.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "support/fake_tree.h"
+
+namespace softzone::zones {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kBase = 0x7f0000000000;
+constexpr uint64_t kPresent = uint64_t{1} << 63;
+constexpr uint64_t kFile = uint64_t{1} << 61;
+constexpr uint64_t kExclusive = uint64_t{1} << 56;
+
+uint64_t pageAt(uint64_t index) { return kBase + index * kPage; }
+constexpr uint64_t kLowBase = 0x10000;
+
+CandidatePage fileAt(int node, bool exclusive, uint64_t pfn = 0) {
+  CandidatePage page;
+  page.pid = 10;
+  page.node = node;
+  page.entry = {true, true, exclusive, pfn};
+  return page;
+}
+
+const NodeSet kShared = NodeSet::of({1, 2});
+
+TEST(ParsePagemapEntry, ReadsTheBitsAttachUses) {
+  EXPECT_EQ(parsePagemapEntry(kPresent | kFile | kExclusive | 0x1234),
+            (PagemapEntry{true, true, true, 0x1234}));
+  EXPECT_EQ(parsePagemapEntry(kPresent | 77), (PagemapEntry{true, false, false, 77}));
+  // Not present: the low bits are a swap entry, not a frame.
+  EXPECT_EQ(parsePagemapEntry(0x55), (PagemapEntry{false, false, false, 0}));
+}
+
+TEST(StaysOnAttach, AnonymousPagesAreTheProcesssOwnWhereverTheyAre) {
+  CandidatePage anon;
+  anon.node = 1;
+  anon.entry = {true, false, false, 9};
+  EXPECT_FALSE(staysOnAttach(anon, kShared, {}, {}));
+}
+
+TEST(StaysOnAttach, PageCacheOnTheSharedZoneStaysEvenMappedOnce) {
+  EXPECT_TRUE(staysOnAttach(fileAt(2, true), kShared, {}, {}));
+}
+
+TEST(StaysOnAttach, PageCacheMappedOnceElsewhereMoves) {
+  EXPECT_FALSE(staysOnAttach(fileAt(0, true), kShared, {}, {}));
+}
+
+TEST(StaysOnAttach, PageCacheMappedByOthersStays) {
+  // libc: mapped by every process, only once by the attached ones.
+  EXPECT_TRUE(staysOnAttach(fileAt(0, false, 500), kShared, {{500, 1}}, {{500, 40}}));
+  // No frame number (not CAP_SYS_ADMIN): who else maps it is unknown, so it is shared.
+  EXPECT_TRUE(staysOnAttach(fileAt(0, false, 0), kShared, {}, {}));
+  // No kpagecount for it: the same.
+  EXPECT_TRUE(staysOnAttach(fileAt(0, false, 500), kShared, {{500, 2}}, {}));
+}
+
+TEST(StaysOnAttach, PageCacheMappedOnlyByTheProcessesAttachedTogetherMoves) {
+  // A parent and its child attached together, sharing a MAP_SHARED region.
+  EXPECT_FALSE(staysOnAttach(fileAt(0, false, 500), kShared, {{500, 2}}, {{500, 2}}));
+  EXPECT_TRUE(staysOnAttach(fileAt(0, false, 500), kShared, {{500, 2}}, {{500, 3}}));
+}
+
+TEST(FramesMappedTwice, OnlySharedFileFramesSeenMoreThanOnce) {
+  CandidatePage anon;
+  anon.entry = {true, false, false, 7};
+  std::vector<CandidatePage> pages = {fileAt(0, false, 5),
+                                      fileAt(0, false, 5),
+                                      fileAt(0, false, 6),
+                                      fileAt(0, true, 8),
+                                      fileAt(0, true, 8),
+                                      anon,
+                                      anon};
+  EXPECT_THAT(framesMappedTwice(pages), ElementsAre(5u));
+}
+
+TEST(GroupByNode, OneAscendingListPerNode) {
+  auto groups = groupByNode({{pageAt(3), 1}, {pageAt(1), 0}, {pageAt(0), 1}});
+  EXPECT_THAT(groups, ElementsAre(Pair(0, ElementsAre(pageAt(1))),
+                                  Pair(1, ElementsAre(pageAt(0), pageAt(3)))));
+}
+
+TEST(PagesToLeave, ContainsOnlyItsPages) {
+  PagesToLeave leave{10, {}};
+  leave.ranges.push_back({MapRange{kBase, kBase + 8 * kPage, "r--s", 0, "fe:01", 1, "/lib/x"},
+                          {{pageAt(1), 0}, {pageAt(5), 2}}});
+  EXPECT_EQ(leave.pages(), 2u);
+  EXPECT_TRUE(leave.contains(pageAt(5)));
+  EXPECT_FALSE(leave.contains(pageAt(4)));
+  EXPECT_FALSE(leave.contains(pageAt(9)));
+}
+
+std::string rawEntries(const std::map<uint64_t, uint64_t>& at, uint64_t count) {
+  std::string bytes(count * 8, '\0');
+  for (const auto& [index, value] : at) std::memcpy(bytes.data() + index * 8, &value, 8);
+  return bytes;
+}
+
+TEST(ReadPagemapAt, ReadsTheEntriesOfARange) {
+  softzone::testing::FakeTree tree;
+  // Entries for pages 0-3 of a fake address space at page 0.
+  tree.put("/proc/10/pagemap", rawEntries({{1, kPresent | kFile | 42}, {2, kPresent | 43}}, 4));
+  auto root = FsRoot::open(tree.path());
+  ASSERT_TRUE(root);
+  auto entries = readPagemapAt(*root, 10, kPage, 3 * kPage);
+  ASSERT_TRUE(entries) << entries.error().describe();
+  EXPECT_THAT(*entries, ElementsAre(PagemapEntry{true, true, false, 42},
+                                    PagemapEntry{true, false, false, 43}));
+  // Beyond the end: zeros, not present.
+  auto past = readPagemapAt(*root, 10, 3 * kPage, 6 * kPage);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past->size(), 3u);
+  EXPECT_FALSE((*past)[2].present);
+  auto gone = readPagemapAt(*root, 11, 0, kPage);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code().value(), ESRCH);
+}
+
+TEST(ReadMapCountsAt, OneCountPerFrame) {
+  softzone::testing::FakeTree tree;
+  tree.put("/proc/kpagecount", rawEntries({{3, 2}, {5, 40}}, 8));
+  auto root = FsRoot::open(tree.path());
+  ASSERT_TRUE(root);
+  auto counts = readMapCountsAt(*root, {3, 5});
+  ASSERT_TRUE(counts) << counts.error().describe();
+  EXPECT_THAT(*counts, ElementsAre(Pair(3u, 2u), Pair(5u, 40u)));
+}
+
+// The status query over a fixed placement; nothing moves.
+class PlacedPages final : public PageSyscalls {
+ public:
+  explicit PlacedPages(std::map<uint64_t, int> node_of) : node_of_(std::move(node_of)) {}
+  long movePages(pid_t, std::span<void* const> pages, const int* nodes, int* status,
+                 int) const override {
+    if (nodes != nullptr) return -EINVAL;
+    for (size_t i = 0; i < pages.size(); ++i) {
+      auto it = node_of_.find(reinterpret_cast<uint64_t>(pages[i]));
+      status[i] = it == node_of_.end() ? -ENOENT : it->second;
+    }
+    return 0;
+  }
+  long migratePages(pid_t, const NodeSet&, const NodeSet&) const override { return -EINVAL; }
+
+ private:
+  std::map<uint64_t, int> node_of_;
+};
+
+TEST(FindPagesToLeave, SharedPageCacheOfFileRangesOnly) {
+  softzone::testing::FakeTree tree;
+  // Low addresses: the fixture's pagemap is a plain file, one entry per page from address 0.
+  auto pageAt = [](uint64_t index) { return kLowBase + index * kPage; };
+  // A library (pages 0-3), the process's anonymous heap (pages 4-5), a bound file (pages 6-7).
+  tree.put("/proc/10/maps",
+           "00010000-00014000 r-xp 00000000 fe:01 11 /lib/libc.so.6\n"
+           "00014000-00016000 rw-p 00000000 00:00 0 \n"
+           "00016000-00018000 r--s 00000000 fe:01 12 /srv/tree/lib.so\n");
+  uint64_t first = kLowBase / kPage;
+  std::map<uint64_t, uint64_t> raw = {
+      {first + 0, kPresent | kFile | 100},               // libc, mapped by others, node 0
+      {first + 1, kPresent | kFile | kExclusive | 101},  // libc, only here: moves
+      {first + 2, kPresent | 102},                       // a private copy: moves
+      {first + 3, kPresent | kFile | 103},               // libc, already in the partition
+      {first + 4, kPresent | 104},                       // heap
+      {first + 6, kPresent | kFile | kExclusive | 106},  // the bound tree, shared zone
+      {first + 7, kPresent | kFile | kExclusive | 107},
+  };
+  std::string pagemap(static_cast<size_t>((first + 8) * 8), '\0');
+  for (const auto& [index, value] : raw) std::memcpy(pagemap.data() + index * 8, &value, 8);
+  tree.put("/proc/10/pagemap", pagemap);
+  tree.put("/proc/kpagecount", rawEntries({{100, 30}}, 200));
+  auto root = FsRoot::open(tree.path());
+  ASSERT_TRUE(root);
+  PlacedPages kernel({{pageAt(0), 0},
+                      {pageAt(1), 0},
+                      {pageAt(2), 0},
+                      {pageAt(3), 4},
+                      {pageAt(4), 0},
+                      {pageAt(6), 1},
+                      {pageAt(7), 2}});
+  NodeSet outside = NodeSet::of({0, 1, 2, 3});
+  auto leave = findPagesToLeave(*root, {10, 99}, outside, kShared, kernel);
+  ASSERT_TRUE(leave) << leave.error().describe();
+  ASSERT_EQ(leave->size(), 1u);  // 99 is gone: nothing of it
+  const PagesToLeave& pages = leave->front();
+  EXPECT_EQ(pages.pid, 10);
+  ASSERT_EQ(pages.ranges.size(), 2u);
+  EXPECT_EQ(pages.ranges[0].range.path, "/lib/libc.so.6");
+  EXPECT_THAT(pages.ranges[0].pages, ElementsAre(PageLocation{pageAt(0), 0}));
+  EXPECT_EQ(pages.ranges[1].range.path, "/srv/tree/lib.so");
+  EXPECT_THAT(pages.ranges[1].pages,
+              ElementsAre(PageLocation{pageAt(6), 1}, PageLocation{pageAt(7), 2}));
+  EXPECT_EQ(pages.pages(), 3u);
+}
+
+}  // namespace
+}  // namespace softzone::zones
