@@ -77,6 +77,18 @@ Result<std::vector<unsigned char>> MappedWindow::cachedPages() const {
   return vec;
 }
 
+void MappedWindow::startReading(const std::vector<PageRun>& runs, uint64_t chunk_bytes) const {
+  for (const PageRun& run : runs) {
+    uint64_t start = run.first * pageBytes();
+    uint64_t end = std::min<uint64_t>(run.end * pageBytes(), length_);
+    for (uint64_t at = start; at < end; at += chunk_bytes) {
+      // Errors show later, as pages not cached after faultIn(), counted per page.
+      (void)::madvise(static_cast<char*>(base_) + at, std::min(chunk_bytes, end - at),
+                      MADV_WILLNEED);
+    }
+  }
+}
+
 Status MappedWindow::faultIn(const std::vector<PageRun>& runs) const {
   for (const PageRun& run : runs) {
     uint64_t start = run.first * pageBytes();

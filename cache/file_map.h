@@ -46,6 +46,10 @@ class MappedWindow {
 
   // mincore: 1 for each page in the page cache.
   Result<std::vector<unsigned char>> cachedPages() const;
+  // Starts reading the pages of `runs` in, with the calling thread's memory policy, and does not
+  // wait: MADV_WILLNEED, the readahead(2) path, one call per `chunk_bytes` (the kernel reads at
+  // most one device request's worth per call and drops the rest).
+  void startReading(const std::vector<PageRun>& runs, uint64_t chunk_bytes) const;
   // Maps the pages of `runs` into this process (MADV_POPULATE_READ), reading any that are not
   // cached with the calling thread's memory policy.
   Status faultIn(const std::vector<PageRun>& runs) const;

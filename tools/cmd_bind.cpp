@@ -290,6 +290,12 @@ Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
   bind_options.targets = target.nodes;
   bind_options.free_bytes = freeBytesOn(*memory, target.nodes);
   bind_options.proc = &ctx.fs;
+  for (const cache::TreeFile& file : files) {
+    if (bind_options.readahead_bytes.count(file.device) > 0) continue;
+    // 0 (the kernel's default readahead size) where sysfs does not say: looked up once.
+    bind_options.readahead_bytes[file.device] =
+        cache::readaheadCallBytesAt(ctx.fs, file.device).value_or(0);
+  }
   BindView view{target, std::move(walks), cache::bindFiles(files, bind_options), std::nullopt};
   if (values.count("lock") > 0 && !view.report.stopped_by) {
     std::string name = target.zone ? *target.zone : "nodes-" + target.nodes.format();

@@ -120,6 +120,11 @@ struct FileFailure {
   std::string detail;  // one line: what the kernel said
 };
 
+// The most one readahead(2) call reads from the block device `device` (a file's st_dev): the
+// larger of its queue's max_sectors_kb and read_ahead_kb, from /sys/dev/block (a partition's
+// from its disk's queue). nullopt where sysfs does not say (no block device behind: NFS, tmpfs).
+std::optional<uint64_t> readaheadCallBytesAt(const FsRoot& fs, dev_t device);
+
 struct BindOptions {
   NodeSet targets;
   // Free bytes per target node, to spread migrated pages (zones::shareByFreeMemory); updated as
@@ -131,6 +136,9 @@ struct BindOptions {
   std::function<Status(const NodeSet&)> bind_thread;
   // Where /proc/kpageflags and /proc/self/pagemap are read to explain failures (nullptr: never).
   const FsRoot* proc = nullptr;
+  // Bytes one readahead(2) call reads on each device (readaheadCallBytesAt); 128 KiB, the
+  // kernel's default readahead size, for a device not listed or listed as 0.
+  std::map<dev_t, uint64_t> readahead_bytes;
 };
 
 struct BindReport {
@@ -161,9 +169,10 @@ struct BindReport {
   }
 };
 
-// Puts every page of `files` in the page cache on `options.targets`, file by file, in a worker
-// thread bound to the targets with MPOL_BIND: pages not cached are read in there (readahead(2),
-// then MADV_POPULATE_READ), pages cached elsewhere are moved with move_pages(2) and
+// Puts every page of `files` in the page cache on `options.targets`, a group of files at a time,
+// in a worker thread bound to the targets with MPOL_BIND: pages not cached are read in there
+// (MADV_WILLNEED in device-request-sized calls for the whole group, then MADV_POPULATE_READ to
+// wait for them), pages cached elsewhere are moved with move_pages(2) and
 // MPOL_MF_MOVE_ALL, grouped by target node in address order. A file open for writing by another
 // process is skipped (its pages would be dirty and new ones allocated by the writer). Running it
 // again changes nothing that is in place.

@@ -90,7 +90,8 @@ struct PutBackReport {
 
 // Puts `leave`'s pages back on the nodes they were on: on cgroup v2 the kernel's attach moves
 // every page of the process into the partition (on v1, a migrate_pages(2) sweep does), and
-// move_pages(2) on the process itself can't target nodes outside its cpuset. The pages are page cache (or shmem), so zonectl maps the same
+// move_pages(2) on the process itself can't target nodes outside its cpuset. The pages are page
+// cache (or shmem), so zonectl maps the same
 // file through /proc/PID/map_files (root; a deleted file too), faults in only those pages (they
 // are cached: nothing is read) and moves its own mapping's pages with MPOL_MF_MOVE_ALL, one
 // call per target node. Live system only.

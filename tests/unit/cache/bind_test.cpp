@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/mempolicy.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -132,6 +134,38 @@ TEST_F(BindTest, CachedPagesElsewhereMoveWithMoveAllGroupedByTarget) {
   EXPECT_EQ(calls[1].pages, 10u);
   for (const auto& call : calls) EXPECT_EQ(call.flags, MPOL_MF_MOVE_ALL);
   EXPECT_EQ(report.move_calls, 2u);
+}
+
+TEST_F(BindTest, ColdFilesAreReadInAndCachedOnesMovedInOneGroup) {
+  // The reads of a group are all started before the first is waited for: a cold file between
+  // two cached ones must still count as populated, page by page, and the cached ones as moved.
+  std::vector<TreeFile> files = {makeFile("a", 8), makeFile("b", 24), makeFile("c", 16)};
+  {
+    int fd = ::open(files[1].path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    unsigned char probe = 0;
+    void* map = ::mmap(nullptr, 24 * static_cast<size_t>(::sysconf(_SC_PAGESIZE)), PROT_READ,
+                       MAP_SHARED, fd, 0);
+    ASSERT_NE(map, MAP_FAILED);
+    bool evicted = ::mincore(map, static_cast<size_t>(::sysconf(_SC_PAGESIZE)), &probe) == 0 &&
+                   (probe & 1) == 0;
+    ::munmap(map, 24 * static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+    ::close(fd);
+    if (!evicted) GTEST_SKIP() << "this filesystem ignores POSIX_FADV_DONTNEED";
+  }
+  BindOptions opts = options(NodeSet::of({1}));
+  opts.readahead_bytes[files[1].device] = 4 * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  BindReport report = bindFiles(files, opts);
+  EXPECT_FALSE(report.stopped_by);
+  EXPECT_EQ(report.files, 3u);
+  EXPECT_EQ(report.pages, 48u);
+  EXPECT_EQ(report.pages_migrated, 24u);   // a and c
+  EXPECT_EQ(report.pages_populated, 24u);  // b: read in, then placed by the fake's move
+  EXPECT_EQ(report.pages_failed, 0u);
+  EXPECT_TRUE(report.complete());
+  EXPECT_GT(report.read_ms, 0.0);
 }
 
 TEST_F(BindTest, PagesTheKernelWillNotMoveAreCountedWithTheirReason) {
