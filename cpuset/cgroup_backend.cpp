@@ -313,6 +313,10 @@ Status CgroupBackend::moveProcess(std::string_view cgroup, pid_t pid) const {
   return put(file(cgroup, kernel::kCgroupProcsFile), std::to_string(pid));
 }
 
+Result<Fd> CgroupBackend::openCgroupDir(std::string_view cgroup) const {
+  return tree_.openAt(cgroup, O_PATH | O_DIRECTORY);
+}
+
 Status CgroupBackend::removeCgroup(std::string_view cgroup) const {
   if (!tree_.isLive()) {
     // A --root tree's cgroup is a directory of plain files: they go first, as the kernel's do.

@@ -1,11 +1,15 @@
 // zonectl exec NAME -- CMD ARGS...: runs a command inside a partition; its exit status is
 // zonectl's (zonectl joins the partition, drops the lock and becomes the command).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 
+#include "softzone/page_sharing.h"
 #include "partition_view.h"
 
 namespace softzone::tools {
@@ -13,21 +17,77 @@ namespace po = boost::program_options;
 
 namespace {
 
-// zonectl joins the partition and execs CMD: its own pages are not worth moving. With v1's
+// On v1 zonectl joins the partition and execs CMD: its own pages are not worth moving. With v1's
 // memory_migrate the kernel would move them on the attach, with MPOL_MF_MOVE_ALL, and with them
 // the page cache of every library zonectl maps (libc, libstdc++, ...), shared by every process on
 // the machine: it lands on the partition's nodes, and a later shrink has to move it again, each
 // page unmapped from every process that maps it (measured: 256 MiB shrinks 1.5-2.5x slower for a
-// process started this way). On v1 this is `attach --no-migrate` of zonectl itself; v2 always
-// migrates on an attach, and there this stays as it was.
-Status joinWithoutMigrating(cpuset::Session& session, const std::string& name,
-                            const std::string& cgroup) {
-  if (session.backend->version() == cpuset::CgroupVersion::kV1) {
-    SZ_TRY(attached, cpuset::attachProcesses(session, name, {::getpid()}, /*migrate=*/false));
-    (void)attached;
-    return {};
+// process started this way). This is `attach --no-migrate` of zonectl itself.
+Status joinWithoutMigrating(cpuset::Session& session, const std::string& name) {
+  SZ_TRY(attached, cpuset::attachProcesses(session, name, {::getpid()}, /*migrate=*/false));
+  (void)attached;
+  return {};
+}
+
+// v2 always migrates on an attach: zonectl's pages go with it into the partition, and there
+// zonectl cannot move them out again (its cpuset refuses their old nodes). A helper forked first
+// stays outside: before the join it finds where zonectl's file pages are (libraries, the binary:
+// page cache others map or the shared zone holds, none of it the command's), after the join it
+// puts them back there, as attach does for the pages a process shares (zones::putBackPages).
+// Then zonectl execs CMD, keeping its pid.
+// Pages that could not go back are reported on stderr, not fatal: CMD runs either way.
+Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
+  NodeSet outside = session.zones.machine_nodes.minus(zone.nodes);
+  int ready[2];
+  int go[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return errnoError(errno, "pipe");
+  if (::pipe2(go, O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(ready[0]);
+    ::close(ready[1]);
+    return errnoError(err, "pipe");
   }
-  return session.backend->moveProcess(cgroup, ::getpid());
+  pid_t joiner = ::getpid();
+  std::cout.flush();
+  // A signal that ends zonectl between the join and the put-back would leave its pages in the
+  // partition: the usual ones wait until the helper is done (and then end zonectl before CMD).
+  sigset_t held;
+  sigset_t before;
+  ::sigemptyset(&held);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaddset(&held, signal);
+  ::sigprocmask(SIG_BLOCK, &held, &before);
+  pid_t helper = ::fork();
+  if (helper < 0) {
+    int err = errno;
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    return errnoError(err, "fork");
+  }
+  if (helper == 0) {
+    // zonectl is single-threaded here: the helper may allocate. It never returns.
+    auto leave = zones::findFilePagesOn(*session.fs, joiner, outside);
+    char byte = leave ? 1 : 0;
+    (void)!::write(ready[1], &byte, 1);
+    if (!leave || ::read(go[0], &byte, 1) != 1) std::_Exit(1);
+    auto put = zones::putBackPages(*session.fs, *leave);
+    uint64_t failed = put ? put->pages_failed : leave->pages();
+    if (failed > 0) {
+      std::cerr << "zonectl exec: " << failed << " of zonectl's shared pages stay in partition "
+                << zone.name << " (busy, or evicted meanwhile)\n";
+    }
+    std::_Exit(0);
+  }
+  ::close(ready[1]);
+  ::close(go[0]);
+  char byte = 0;
+  bool found = ::read(ready[0], &byte, 1) == 1 && byte == 1;
+  ::close(ready[0]);
+  Status joined = session.backend->moveProcess(zone.cgroup_path, joiner);
+  if (found && joined) (void)!::write(go[1], &byte, 1);
+  ::close(go[1]);
+  while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  ::sigprocmask(SIG_SETMASK, &before, nullptr);
+  return joined;
 }
 
 }  // namespace
@@ -50,7 +110,11 @@ Status cmdExec(Context& ctx, const std::vector<std::string>& args) {
   SZ_TRY(session, openPartitionSession(ctx, true));
   SZ_TRY(zone, cpuset::findPartition(session, name));
   if (!ctx.fs.isLive()) return badInput("exec runs a command: it needs the live system, not --root");
-  SZ_CHECK(joinWithoutMigrating(session, name, zone->cgroup_path));
+  if (session.backend->version() == cpuset::CgroupVersion::kV1) {
+    SZ_CHECK(joinWithoutMigrating(session, name));
+  } else {
+    SZ_CHECK(joinPuttingBack(session, *zone));
+  }
   session.lock->release();
   std::vector<char*> argv;
   for (std::string& arg : command) argv.push_back(arg.data());

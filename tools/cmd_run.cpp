@@ -12,6 +12,7 @@
 #include <iostream>
 #include <optional>
 
+#include "child_process.h"
 #include "command.h"
 #include "softzone/cgroup_backend.h"
 #include "softzone/report.h"
@@ -20,57 +21,6 @@ namespace softzone::tools {
 namespace po = boost::program_options;
 
 namespace {
-
-// The child waits on `go` until the parent has moved it into the cgroup, so not one page of
-// CMD is allocated outside the zone; an exec failure comes back as errno over `failed`.
-struct Child {
-  pid_t pid = -1;
-  int go_write = -1;
-  int failed_read = -1;
-};
-
-Result<Child> forkWaitingChild(const std::vector<std::string>& command) {
-  int go[2];
-  int failed[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) return errnoError(errno, "pipe");
-  if (::pipe2(failed, O_CLOEXEC) != 0) {
-    int err = errno;
-    ::close(go[0]);
-    ::close(go[1]);
-    return errnoError(err, "pipe");
-  }
-  std::vector<char*> argv;
-  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return errnoError(errno, "fork");
-  if (pid == 0) {
-    // Only async-signal-safe calls from here on.
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGQUIT, SIG_DFL);
-    char byte = 0;
-    ssize_t n;
-    do {
-      n = ::read(go[0], &byte, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n == 1) {
-      ::execvp(argv[0], argv.data());
-      int err = errno;
-      ssize_t ignored = ::write(failed[1], &err, sizeof err);
-      (void)ignored;
-    }
-    ::_exit(127);
-  }
-  ::close(go[0]);
-  ::close(failed[1]);
-  return Child{pid, go[1], failed[0]};
-}
-
-int waitStatusToExit(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
 
 // zonectl run stays out of the OOM killer's reach while it watches: an OOM in the zone picks its
 // victim among every task whose nodes intersect the zone's, and zonectl (in the root cpuset) is
@@ -172,21 +122,21 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   };
 
   std::optional<std::string> oom_score = protectFromOomKiller(ctx.fs);
-  SZ_TRY(child, forkWaitingChild(command));
+  // The child waits until it is in the zone (not one page of CMD allocated outside it), and
+  // gets there without the kernel moving zonectl's pages into the zone (child_process.h).
+  auto started = startChildIn(*backend, relativeCgroup(zone, *zones.cgroup), command);
+  if (!started) {
+    restore();
+    return Error(started.error()).withContext("putting the command into " + zone.cgroup_path);
+  }
+  WaitingChild child = *started;
   restoreOomScore(ctx.fs, child.pid, oom_score);
-  Status moved = backend->moveProcess(relativeCgroup(zone, *zones.cgroup), child.pid);
-  if (!moved) {
-    ::close(child.go_write);
-    ::close(child.failed_read);
-    ::kill(child.pid, SIGKILL);
+  if (int exec_errno = releaseChild(child); exec_errno != 0) {
     ::waitpid(child.pid, nullptr, 0);
     restore();
-    return Error(moved.error()).withContext("putting the command into " + zone.cgroup_path);
+    restoreOomScore(ctx.fs, ::getpid(), oom_score);
+    return errnoError(exec_errno, "running " + quoteInput(command.front()));
   }
-  char go = 1;
-  ssize_t written = ::write(child.go_write, &go, 1);
-  (void)written;
-  ::close(child.go_write);
 
   int status = 0;
   for (;;) {
@@ -210,13 +160,6 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   }
   restore();
   restoreOomScore(ctx.fs, ::getpid(), oom_score);
-  int exec_errno = 0;
-  bool exec_failed = ::read(child.failed_read, &exec_errno, sizeof exec_errno) ==
-                     static_cast<ssize_t>(sizeof exec_errno);
-  ::close(child.failed_read);
-  if (exec_failed) {
-    return errnoError(exec_errno, "running " + quoteInput(command.front()));
-  }
   int exit_status = waitStatusToExit(status);
 
   auto final_sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, quick);

@@ -233,6 +233,26 @@ bool PagesToLeave::contains(uint64_t address) const {
   return false;
 }
 
+namespace {
+
+// `pid`'s candidates that `stays` picks, by range.
+template <typename Stays>
+PagesToLeave leaveOf(pid_t pid, const std::vector<MapRange>& ranges,
+                     const std::vector<CandidatePage>& candidates, Stays stays) {
+  PagesToLeave leave{pid, {}};
+  std::map<size_t, RangeToLeave> by_range;
+  for (const CandidatePage& page : candidates) {
+    if (page.pid != pid || !stays(page)) continue;
+    RangeToLeave& entry = by_range[page.range];
+    entry.range = ranges[page.range];
+    entry.pages.push_back({page.address, page.node});
+  }
+  for (auto& [index, entry] : by_range) leave.ranges.push_back(std::move(entry));
+  return leave;
+}
+
+}  // namespace
+
 Result<std::vector<PagesToLeave>> findPagesToLeave(const FsRoot& root,
                                                    const std::vector<pid_t>& pids,
                                                    const NodeSet& outside,
@@ -256,18 +276,20 @@ Result<std::vector<PagesToLeave>> findPagesToLeave(const FsRoot& root,
   std::vector<PagesToLeave> result;
   for (pid_t pid : pids) {
     if (!ranges.contains(pid)) continue;
-    PagesToLeave leave{pid, {}};
-    std::map<size_t, RangeToLeave> by_range;
-    for (const CandidatePage& page : candidates) {
-      if (page.pid != pid || !staysOnAttach(page, shared_zone, frames, counts)) continue;
-      RangeToLeave& entry = by_range[page.range];
-      entry.range = ranges[pid][page.range];
-      entry.pages.push_back({page.address, page.node});
-    }
-    for (auto& [index, entry] : by_range) leave.ranges.push_back(std::move(entry));
-    result.push_back(std::move(leave));
+    result.push_back(leaveOf(pid, ranges[pid], candidates, [&](const CandidatePage& page) {
+      return staysOnAttach(page, shared_zone, frames, counts);
+    }));
   }
   return result;
+}
+
+Result<PagesToLeave> findFilePagesOn(const FsRoot& root, pid_t pid, const NodeSet& outside,
+                                     const PageSyscalls& syscalls) {
+  SZ_TRY(ranges, fileRangesOf(root, pid));
+  SZ_TRY(candidates, candidatesOf(root, pid, ranges, outside, syscalls));
+  // Page cache only: a private copy written into a file mapping is anonymous memory.
+  return leaveOf(pid, ranges, candidates,
+                 [](const CandidatePage& page) { return page.entry.file; });
 }
 
 std::map<int, std::vector<uint64_t>> groupByNode(const std::vector<PageLocation>& pages) {

@@ -78,6 +78,8 @@ class CgroupBackend {
   Status writeCpus(std::string_view cgroup, const NodeSet& cpus) const;
   // Moves a whole process (every thread) into `cgroup` (cgroup.procs takes a thread group).
   Status moveProcess(std::string_view cgroup, pid_t pid) const;
+  // The cgroup's directory, opened O_PATH: what clone3(2)'s CLONE_INTO_CGROUP takes (v2).
+  Result<Fd> openCgroupDir(std::string_view cgroup) const;
   // rmdir: EBUSY while it holds tasks or children.
   Status removeCgroup(std::string_view cgroup) const;
   // v1: cpuset.memory_migrate (whether attaching a task or writing mems moves its pages). On v2

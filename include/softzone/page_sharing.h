@@ -79,6 +79,13 @@ Result<std::vector<PagesToLeave>> findPagesToLeave(
     const FsRoot& root, const std::vector<pid_t>& pids, const NodeSet& outside,
     const NodeSet& shared_zone, const PageSyscalls& syscalls = kernelPageSyscalls());
 
+// Every page cache page of `pid`'s file-backed ranges on `outside`, with its node, shared or not
+// (private copies written into them are anonymous memory, not included): what
+// `zonectl exec` puts back after joining a partition on v2 (zonectl's own file pages, libraries
+// and its binary, are not the command's memory).
+Result<PagesToLeave> findFilePagesOn(const FsRoot& root, pid_t pid, const NodeSet& outside,
+                                     const PageSyscalls& syscalls = kernelPageSyscalls());
+
 // Pages per target node, in address order: one move_pages call's worth each.
 std::map<int, std::vector<uint64_t>> groupByNode(const std::vector<PageLocation>& pages);
 

@@ -159,40 +159,47 @@ class PlacedPages final : public PageSyscalls {
   std::map<uint64_t, int> node_of_;
 };
 
-TEST(FindPagesToLeave, SharedPageCacheOfFileRangesOnly) {
-  softzone::testing::FakeTree tree;
-  // Low addresses: the fixture's pagemap is a plain file, one entry per page from address 0.
-  auto pageAt = [](uint64_t index) { return kLowBase + index * kPage; };
-  // A library (pages 0-3), the process's anonymous heap (pages 4-5), a bound file (pages 6-7).
-  tree.put("/proc/10/maps",
-           "00010000-00014000 r-xp 00000000 fe:01 11 /lib/libc.so.6\n"
-           "00014000-00016000 rw-p 00000000 00:00 0 \n"
-           "00016000-00018000 r--s 00000000 fe:01 12 /srv/tree/lib.so\n");
-  uint64_t first = kLowBase / kPage;
-  std::map<uint64_t, uint64_t> raw = {
-      {first + 0, kPresent | kFile | 100},               // libc, mapped by others, node 0
-      {first + 1, kPresent | kFile | kExclusive | 101},  // libc, only here: moves
-      {first + 2, kPresent | 102},                       // a private copy: moves
-      {first + 3, kPresent | kFile | 103},               // libc, already in the partition
-      {first + 4, kPresent | 104},                       // heap
-      {first + 6, kPresent | kFile | kExclusive | 106},  // the bound tree, shared zone
-      {first + 7, kPresent | kFile | kExclusive | 107},
-  };
-  std::string pagemap(static_cast<size_t>((first + 8) * 8), '\0');
-  for (const auto& [index, value] : raw) std::memcpy(pagemap.data() + index * 8, &value, 8);
-  tree.put("/proc/10/pagemap", pagemap);
-  tree.put("/proc/kpagecount", rawEntries({{100, 30}}, 200));
-  auto root = FsRoot::open(tree.path());
-  ASSERT_TRUE(root);
-  PlacedPages kernel({{pageAt(0), 0},
-                      {pageAt(1), 0},
-                      {pageAt(2), 0},
-                      {pageAt(3), 4},
-                      {pageAt(4), 0},
-                      {pageAt(6), 1},
-                      {pageAt(7), 2}});
-  NodeSet outside = NodeSet::of({0, 1, 2, 3});
-  auto leave = findPagesToLeave(*root, {10, 99}, outside, kShared, kernel);
+// Process 10: a library (pages 0-3), its anonymous heap (pages 4-5), a bound file (pages 6-7).
+class FakeProcessTest : public ::testing::Test {
+ protected:
+  static uint64_t pageAt(uint64_t index) { return kLowBase + index * kPage; }
+
+  void SetUp() override {
+    // Low addresses: the fixture's pagemap is a plain file, one entry per page from address 0.
+    tree_.put("/proc/10/maps",
+              "00010000-00014000 r-xp 00000000 fe:01 11 /lib/libc.so.6\n"
+              "00014000-00016000 rw-p 00000000 00:00 0 \n"
+              "00016000-00018000 r--s 00000000 fe:01 12 /srv/tree/lib.so\n");
+    uint64_t first = kLowBase / kPage;
+    std::map<uint64_t, uint64_t> raw = {
+        {first + 0, kPresent | kFile | 100},               // libc, mapped by others, node 0
+        {first + 1, kPresent | kFile | kExclusive | 101},  // libc, only here: moves
+        {first + 2, kPresent | 102},                       // a private copy: moves
+        {first + 3, kPresent | kFile | 103},               // libc, already in the partition
+        {first + 4, kPresent | 104},                       // heap
+        {first + 6, kPresent | kFile | kExclusive | 106},  // the bound tree, shared zone
+        {first + 7, kPresent | kFile | kExclusive | 107},
+    };
+    std::string pagemap(static_cast<size_t>((first + 8) * 8), '\0');
+    for (const auto& [index, value] : raw) std::memcpy(pagemap.data() + index * 8, &value, 8);
+    tree_.put("/proc/10/pagemap", pagemap);
+    tree_.put("/proc/kpagecount", rawEntries({{100, 30}}, 200));
+  }
+
+  softzone::testing::FakeTree tree_;
+  FsRoot root_ = tree_.open();
+  PlacedPages kernel_{{{pageAt(0), 0},
+                       {pageAt(1), 0},
+                       {pageAt(2), 0},
+                       {pageAt(3), 4},
+                       {pageAt(4), 0},
+                       {pageAt(6), 1},
+                       {pageAt(7), 2}}};
+  NodeSet outside_ = NodeSet::of({0, 1, 2, 3});
+};
+
+TEST_F(FakeProcessTest, FindPagesToLeaveTakesSharedPageCacheOfFileRangesOnly) {
+  auto leave = findPagesToLeave(root_, {10, 99}, outside_, kShared, kernel_);
   ASSERT_TRUE(leave) << leave.error().describe();
   ASSERT_EQ(leave->size(), 1u);  // 99 is gone: nothing of it
   const PagesToLeave& pages = leave->front();
@@ -204,6 +211,20 @@ TEST(FindPagesToLeave, SharedPageCacheOfFileRangesOnly) {
   EXPECT_THAT(pages.ranges[1].pages,
               ElementsAre(PageLocation{pageAt(6), 1}, PageLocation{pageAt(7), 2}));
   EXPECT_EQ(pages.pages(), 3u);
+}
+
+TEST_F(FakeProcessTest, FindFilePagesOnTakesEveryFilePageOutsideSharedOrNot) {
+  // What exec puts back: libc's page cache outside, mapped by others or not, and the bound
+  // file's; not the private copy (anonymous), the page already inside (node 4) nor the heap.
+  auto pages = findFilePagesOn(root_, 10, outside_, kernel_);
+  ASSERT_TRUE(pages) << pages.error().describe();
+  EXPECT_EQ(pages->pid, 10);
+  ASSERT_EQ(pages->ranges.size(), 2u);
+  EXPECT_THAT(pages->ranges[0].pages,
+              ElementsAre(PageLocation{pageAt(0), 0}, PageLocation{pageAt(1), 0}));
+  EXPECT_THAT(pages->ranges[1].pages,
+              ElementsAre(PageLocation{pageAt(6), 1}, PageLocation{pageAt(7), 2}));
+  EXPECT_FALSE(findFilePagesOn(root_, 99, outside_, kernel_));  // gone
 }
 
 }  // namespace

@@ -1,0 +1,139 @@
+// Starting a command inside a zone's cgroup (see child_process.h).
+#include "child_process.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>  // struct clone_args, CLONE_INTO_CGROUP
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+namespace softzone::tools {
+namespace {
+
+struct Pipes {
+  int go[2] = {-1, -1};
+  int failed[2] = {-1, -1};
+
+  void closeAll() {
+    for (int fd : {go[0], go[1], failed[0], failed[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+};
+
+Result<Pipes> makePipes() {
+  Pipes pipes;
+  if (::pipe2(pipes.go, O_CLOEXEC) != 0) return errnoError(errno, "pipe");
+  if (::pipe2(pipes.failed, O_CLOEXEC) != 0) {
+    int err = errno;
+    pipes.closeAll();
+    return errnoError(err, "pipe");
+  }
+  return pipes;
+}
+
+// In the child: only async-signal-safe calls. Waits for go, execs, or reports why it could not.
+[[noreturn]] void runChild(const Pipes& pipes, char* const* argv) {
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGQUIT, SIG_DFL);
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::read(pipes.go[0], &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n == 1) {
+    ::execvp(argv[0], argv);
+    int err = errno;
+    ssize_t ignored = ::write(pipes.failed[1], &err, sizeof err);
+    (void)ignored;
+  }
+  ::_exit(127);
+}
+
+// fork(2) or, with a cgroup descriptor, clone3(2) into that cgroup. -errno on failure.
+pid_t forkInto(int cgroup_fd) {
+  if (cgroup_fd < 0) {
+    pid_t pid = ::fork();
+    return pid < 0 ? -errno : pid;
+  }
+  struct clone_args args {};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  return pid < 0 ? -errno : static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const std::string& cgroup,
+                                  const std::vector<std::string>& command) {
+  bool v2 = backend.version() == cpuset::CgroupVersion::kV2;
+  Fd cgroup_dir;
+  if (v2) {
+    SZ_TRY(dir, backend.openCgroupDir(cgroup));
+    cgroup_dir = std::move(dir);
+  }
+  SZ_TRY(pipes, makePipes());
+  std::vector<char*> argv;
+  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = forkInto(v2 ? cgroup_dir.get() : -1);
+  if (pid < 0) {
+    pipes.closeAll();
+    return errnoError(-pid, v2 ? "clone3 into " + cgroup : std::string("fork"));
+  }
+  if (pid == 0) runChild(pipes, argv.data());
+  ::close(pipes.go[0]);
+  ::close(pipes.failed[1]);
+  WaitingChild child{pid, pipes.go[1], pipes.failed[0]};
+  if (v2) return child;
+  // v1: the kernel migrates on the move only with memory_migrate on; off for it, on again after
+  // (also when the move fails: partitions keep it on for `zonectl resize`).
+  Status off = backend.setMemoryMigrate(cgroup, false);
+  Status moved = off ? backend.moveProcess(cgroup, pid) : off;
+  Status on = backend.setMemoryMigrate(cgroup, true);
+  if (moved && !on) moved = on;
+  if (!moved) {
+    abandonChild(child);
+    return std::move(moved).error();
+  }
+  return child;
+}
+
+int releaseChild(WaitingChild& child) {
+  char go = 1;
+  ssize_t written = ::write(child.go_write, &go, 1);
+  (void)written;
+  ::close(child.go_write);
+  child.go_write = -1;
+  int exec_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(child.failed_read, &exec_errno, sizeof exec_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(child.failed_read);
+  child.failed_read = -1;
+  return n == static_cast<ssize_t>(sizeof exec_errno) ? exec_errno : 0;
+}
+
+void abandonChild(WaitingChild& child) {
+  for (int* fd : {&child.go_write, &child.failed_read}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+  ::kill(child.pid, SIGKILL);
+  ::waitpid(child.pid, nullptr, 0);
+}
+
+int waitStatusToExit(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace softzone::tools
