@@ -36,7 +36,9 @@ Result<Pipes> makePipes() {
   return pipes;
 }
 
-// In the child: only async-signal-safe calls. Waits for go, execs, or reports why it could not.
+// In the child: only async-signal-safe calls, and none that use glibc's idea of the current
+// thread (raise, abort, pthread_*): after a raw clone3(2) it is still the parent's. Waits for go,
+// execs, or reports why it could not.
 [[noreturn]] void runChild(const Pipes& pipes, char* const* argv) {
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGQUIT, SIG_DFL);

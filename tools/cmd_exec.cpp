@@ -29,15 +29,32 @@ Status joinWithoutMigrating(cpuset::Session& session, const std::string& name) {
   return {};
 }
 
+// The helper of joinPuttingBack, in its own process: records where the joiner's page cache is,
+// says so on `ready`, waits for `go` (the join done), puts the pages back. Never returns.
+[[noreturn]] void runPutBackHelper(const FsRoot& fs, pid_t joiner, const NodeSet& outside,
+                                   const std::string& zone, int ready, int go) {
+  // zonectl is single-threaded here: the helper may allocate.
+  auto leave = zones::findFilePagesOn(fs, joiner, outside);
+  char byte = leave ? 1 : 0;
+  (void)!::write(ready, &byte, 1);
+  if (!leave || ::read(go, &byte, 1) != 1) std::_Exit(1);
+  auto put = zones::putBackPages(fs, *leave);
+  uint64_t failed = put ? put->pages_failed : leave->pages();
+  if (failed > 0) {
+    std::cerr << "zonectl exec: " << failed << " pages of zonectl's page cache stay in partition "
+              << zone << " (busy, or evicted meanwhile)\n";
+  }
+  std::_Exit(0);
+}
+
 // v2 always migrates on an attach: zonectl's pages go with it into the partition, and there
 // zonectl cannot move them out again (its cpuset refuses their old nodes). A helper forked first
 // stays outside: before the join it finds where zonectl's file pages are (libraries, the binary:
 // page cache others map or the shared zone holds, none of it the command's), after the join it
 // puts them back there, as attach does for the pages a process shares (zones::putBackPages).
-// Then zonectl execs CMD, keeping its pid.
-// Pages that could not go back are reported on stderr, not fatal: CMD runs either way.
+// Then zonectl execs CMD, keeping its pid. Pages that could not go back are reported on stderr,
+// not fatal: CMD runs either way.
 Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
-  NodeSet outside = session.zones.machine_nodes.minus(zone.nodes);
   int ready[2];
   int go[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return errnoError(errno, "pipe");
@@ -57,34 +74,26 @@ Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
   for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaddset(&held, signal);
   ::sigprocmask(SIG_BLOCK, &held, &before);
   pid_t helper = ::fork();
-  if (helper < 0) {
-    int err = errno;
-    ::sigprocmask(SIG_SETMASK, &before, nullptr);
-    return errnoError(err, "fork");
-  }
   if (helper == 0) {
-    // zonectl is single-threaded here: the helper may allocate. It never returns.
-    auto leave = zones::findFilePagesOn(*session.fs, joiner, outside);
-    char byte = leave ? 1 : 0;
-    (void)!::write(ready[1], &byte, 1);
-    if (!leave || ::read(go[0], &byte, 1) != 1) std::_Exit(1);
-    auto put = zones::putBackPages(*session.fs, *leave);
-    uint64_t failed = put ? put->pages_failed : leave->pages();
-    if (failed > 0) {
-      std::cerr << "zonectl exec: " << failed << " of zonectl's shared pages stay in partition "
-                << zone.name << " (busy, or evicted meanwhile)\n";
-    }
-    std::_Exit(0);
+    runPutBackHelper(*session.fs, joiner, session.zones.machine_nodes.minus(zone.nodes),
+                     zone.name, ready[1], go[0]);
   }
+  int fork_errno = errno;
   ::close(ready[1]);
   ::close(go[0]);
   char byte = 0;
-  bool found = ::read(ready[0], &byte, 1) == 1 && byte == 1;
+  bool found = helper > 0 && ::read(ready[0], &byte, 1) == 1 && byte == 1;
   ::close(ready[0]);
+  if (!found) {
+    std::cerr << "zonectl exec: "
+              << (helper < 0 ? std::string("fork: ") + std::strerror(fork_errno)
+                             : std::string("could not record where zonectl's pages are"))
+              << "; its page cache may follow it into partition " << zone.name << "\n";
+  }
   Status joined = session.backend->moveProcess(zone.cgroup_path, joiner);
   if (found && joined) (void)!::write(go[1], &byte, 1);
   ::close(go[1]);
-  while (::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
+  while (helper > 0 && ::waitpid(helper, nullptr, 0) < 0 && errno == EINTR) {
   }
   ::sigprocmask(SIG_SETMASK, &before, nullptr);
   return joined;
