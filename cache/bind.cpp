@@ -60,7 +60,6 @@ struct PendingWindow {
   size_t file = 0;  // index into the group's files
   detail::MappedWindow window;
   std::vector<PageState> pages;
-  uint64_t chunk_bytes = 0;      // one readahead call's worth on the file's device
   std::vector<PageRun> missing;  // not cached when looked at: being read in
   std::vector<int> nodes_after;
   bool dropped = false;  // could not be looked at: its file is reported failed
@@ -143,8 +142,7 @@ class Binder {
         group_files_[file_index].reported = true;
         break;
       }
-      PendingWindow pending{file_index, std::move(*window), {}, readaheadBytes(file), {}, {},
-                            false};
+      PendingWindow pending{file_index, std::move(*window), {}, {}, {}, false};
       pending.pages.resize(pending.window.pages());
       group_pages_ += pending.pages.size();
       group_.push_back(std::move(pending));
@@ -219,7 +217,8 @@ class Binder {
         continue;
       }
       auto read_start = Clock::now();
-      pending.window.startReading(pending.missing, pending.chunk_bytes);
+      pending.window.startReading(pending.missing,
+                                  readaheadBytes(*group_files_[pending.file].file));
       report_.read_ms += msSince(read_start);
     }
     auto read_start = Clock::now();

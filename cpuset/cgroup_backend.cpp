@@ -313,6 +313,25 @@ Status CgroupBackend::moveProcess(std::string_view cgroup, pid_t pid) const {
   return put(file(cgroup, kernel::kCgroupProcsFile), std::to_string(pid));
 }
 
+Status CgroupBackend::moveProcesses(std::string_view cgroup, const std::vector<pid_t>& pids,
+                                    bool migrate, std::vector<pid_t>& moved) const {
+  if (!migrate) SZ_CHECK(setMemoryMigrate(cgroup, false));
+  Status all = {};
+  for (pid_t pid : pids) {
+    all = moveProcess(cgroup, pid);
+    if (!all) {
+      all = std::move(all).error().withContext("moving process " + std::to_string(pid));
+      break;
+    }
+    moved.push_back(pid);
+  }
+  if (!migrate) {
+    Status on = setMemoryMigrate(cgroup, true);
+    if (all && !on) return on;
+  }
+  return all;
+}
+
 Result<Fd> CgroupBackend::openCgroupDir(std::string_view cgroup) const {
   return tree_.openAt(cgroup, O_PATH | O_DIRECTORY);
 }

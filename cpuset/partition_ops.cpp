@@ -833,24 +833,15 @@ Result<DestroyReport> destroyPartition(Session& session, const std::string& name
 
 namespace {
 
-// Writes each pid into the cgroup. Where the kernel would migrate on the way in and can be told
-// not to (v1's memory_migrate), it is told not to for the writes and told again after, also when
-// a write fails.
+// Writes each pid into the cgroup; where the kernel would migrate on the way in and can be told
+// not to (v1's memory_migrate), it is told not to (CgroupBackend::moveProcesses).
 Status moveIntoCgroup(const Session& session, const std::string& cgroup,
                       const std::vector<pid_t>& pids, bool kernel_migrates, AttachReport& report) {
-  if (!kernel_migrates) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, false));
-  for (pid_t pid : pids) {
-    Status moved = session.backend->moveProcess(cgroup, pid);
-    if (!moved) {
-      if (!kernel_migrates) (void)session.backend->setMemoryMigrate(cgroup, true);
-      return std::move(moved).error().withContext("attaching process " + std::to_string(pid) +
-                                                  (report.pids.empty() ? ""
-                                                                       : " (earlier ones moved)"));
-    }
-    report.pids.push_back(pid);
+  Status moved = session.backend->moveProcesses(cgroup, pids, kernel_migrates, report.pids);
+  if (!moved && !report.pids.empty()) {
+    return std::move(moved).error().withContext("attaching (earlier processes moved)");
   }
-  if (!kernel_migrates) SZ_CHECK(session.backend->setMemoryMigrate(cgroup, true));
-  return {};
+  return moved;
 }
 
 // The shared pages the kernel's attach migration moved, back where they were. A failure leaves

@@ -94,12 +94,9 @@ Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const st
   ::close(pipes.failed[1]);
   WaitingChild child{pid, pipes.go[1], pipes.failed[0]};
   if (v2) return child;
-  // v1: the kernel migrates on the move only with memory_migrate on; off for it, on again after
-  // (also when the move fails: partitions keep it on for `zonectl resize`).
-  Status off = backend.setMemoryMigrate(cgroup, false);
-  Status moved = off ? backend.moveProcess(cgroup, pid) : off;
-  Status on = backend.setMemoryMigrate(cgroup, true);
-  if (moved && !on) moved = on;
+  // v1: the kernel migrates on the move only with memory_migrate on.
+  std::vector<pid_t> moved_pids;
+  Status moved = backend.moveProcesses(cgroup, {pid}, /*migrate=*/false, moved_pids);
   if (!moved) {
     abandonChild(child);
     return std::move(moved).error();

@@ -78,6 +78,12 @@ class CgroupBackend {
   Status writeCpus(std::string_view cgroup, const NodeSet& cpus) const;
   // Moves a whole process (every thread) into `cgroup` (cgroup.procs takes a thread group).
   Status moveProcess(std::string_view cgroup, pid_t pid) const;
+  // Moves whole processes into `cgroup`, appending each pid to `moved` once it is in. With
+  // `migrate` false the kernel is told not to move their pages: v1's memory_migrate is off for
+  // the moves and on again after, also when one fails (partitions keep it on for resize); v2
+  // cannot be told (unsupported, nothing moved).
+  Status moveProcesses(std::string_view cgroup, const std::vector<pid_t>& pids, bool migrate,
+                       std::vector<pid_t>& moved) const;
   // The cgroup's directory, opened O_PATH: what clone3(2)'s CLONE_INTO_CGROUP takes (v2).
   Result<Fd> openCgroupDir(std::string_view cgroup) const;
   // rmdir: EBUSY while it holds tasks or children.

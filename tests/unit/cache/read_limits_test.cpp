@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "softzone/page_cache.h"
 #include "support/fake_tree.h"
@@ -26,21 +27,25 @@ class ReadLimitsTest : public ::testing::Test {
                                           std::to_string(min)));
   }
 
+  // A block device's queue and its /sys/dev/block link, then what one readahead call reads.
+  std::optional<uint64_t> limitOf(const std::string& device_dir, const char* max_sectors_kb,
+                                  const char* read_ahead_kb, int maj, int min) {
+    putQueue("/sys/" + device_dir, max_sectors_kb, read_ahead_kb);
+    link(maj, min, device_dir);
+    return readaheadCallBytesAt(tree_.open(), makedev(maj, min));
+  }
+
   softzone::testing::FakeTree tree_;
 };
 
 TEST_F(ReadLimitsTest, AWholeDiskGivesTheLargerOfItsRequestAndReadaheadSizes) {
-  putQueue("/sys/devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "1280\n", "128\n");
-  link(254, 0, "devices/pci0000:00/0000:00:04.0/virtio1/block/vda");
-  FsRoot fs = tree_.open();
-  EXPECT_EQ(readaheadCallBytesAt(fs, makedev(254, 0)), uint64_t{1280} << 10);
+  EXPECT_EQ(limitOf("devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "1280\n", "128\n", 254,
+                    0),
+            uint64_t{1280} << 10);
 }
 
 TEST_F(ReadLimitsTest, AReadaheadSizeAboveTheRequestSizeWins) {
-  putQueue("/sys/devices/virtual/block/md0", "512\n", "4096\n");
-  link(9, 0, "devices/virtual/block/md0");
-  FsRoot fs = tree_.open();
-  EXPECT_EQ(readaheadCallBytesAt(fs, makedev(9, 0)), uint64_t{4096} << 10);
+  EXPECT_EQ(limitOf("devices/virtual/block/md0", "512\n", "4096\n", 9, 0), uint64_t{4096} << 10);
 }
 
 TEST_F(ReadLimitsTest, APartitionUsesItsDisksQueue) {
@@ -52,18 +57,12 @@ TEST_F(ReadLimitsTest, APartitionUsesItsDisksQueue) {
 }
 
 TEST_F(ReadLimitsTest, NoBlockDeviceOrGarbageSaysNothing) {
-  putQueue("/sys/devices/virtual/block/loop0", "garbage\n", "");
-  link(7, 0, "devices/virtual/block/loop0");
-  FsRoot fs = tree_.open();
-  EXPECT_EQ(readaheadCallBytesAt(fs, makedev(7, 0)), std::nullopt);
-  EXPECT_EQ(readaheadCallBytesAt(fs, makedev(0, 45)), std::nullopt);  // tmpfs, NFS: no entry
+  EXPECT_EQ(limitOf("devices/virtual/block/loop0", "garbage\n", "", 7, 0), std::nullopt);
+  EXPECT_EQ(readaheadCallBytesAt(tree_.open(), makedev(0, 45)), std::nullopt);  // tmpfs, NFS
 }
 
 TEST_F(ReadLimitsTest, OneUnreadableValueLeavesTheOther) {
-  putQueue("/sys/devices/virtual/block/nbd0", nullptr, "256\n");
-  link(43, 0, "devices/virtual/block/nbd0");
-  FsRoot fs = tree_.open();
-  EXPECT_EQ(readaheadCallBytesAt(fs, makedev(43, 0)), uint64_t{256} << 10);
+  EXPECT_EQ(limitOf("devices/virtual/block/nbd0", nullptr, "256\n", 43, 0), uint64_t{256} << 10);
 }
 
 }  // namespace
