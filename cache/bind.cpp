@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -13,6 +14,7 @@
 
 #include "file_map.h"
 #include "softzone/page_cache.h"
+#include "window_holder.h"
 
 namespace softzone::cache {
 namespace {
@@ -60,7 +62,8 @@ struct PendingWindow {
   size_t file = 0;  // index into the group's files
   detail::MappedWindow window;
   std::vector<PageState> pages;
-  std::vector<PageRun> missing;  // not cached when looked at: being read in
+  std::vector<unsigned char> cached;  // what the next status query asks about
+  std::vector<PageRun> missing;       // not cached when looked at: being read in
   std::vector<int> nodes_after;
   bool dropped = false;  // could not be looked at: its file is reported failed
 };
@@ -77,6 +80,12 @@ struct PendingFile {
 // would otherwise cost a call per file and target), and this many stay mapped meanwhile.
 constexpr size_t kGroupPages = 65536;
 constexpr size_t kGroupWindows = 4096;
+// A move call is not split smaller than this between workers: a thread per few pages would cost
+// more than it saves.
+constexpr size_t kMinPagesPerCall = 512;
+// Cached pages the holder maps before telling: bind asks where they are meanwhile the holder maps
+// the next slice (100 MiB cached: 25 of bind's 75 ms looking under emulation went to the query).
+constexpr size_t kLocateSlicePages = 4096;
 // readahead(2) reads at most max(the device's largest request, its readahead size) per call
 // (BindOptions::readahead_bytes); 128 KiB, the kernel's default readahead size, where unknown.
 constexpr uint64_t kDefaultReadaheadBytes = 128 << 10;
@@ -142,7 +151,7 @@ class Binder {
         group_files_[file_index].reported = true;
         break;
       }
-      PendingWindow pending{file_index, std::move(*window), {}, {}, {}, false};
+      PendingWindow pending{file_index, std::move(*window), {}, {}, {}, {}, false};
       pending.pages.resize(pending.window.pages());
       group_pages_ += pending.pages.size();
       group_.push_back(std::move(pending));
@@ -152,19 +161,14 @@ class Binder {
     if (group_pages_ >= kGroupPages || group_.size() >= kGroupWindows) flush();
   }
 
-  // What is cached in one window, and where, before anything is done.
+  // What is cached in one window before anything is done.
   Status lookAt(PendingWindow& pending) {
-    const detail::MappedWindow& w = pending.window;
-    std::vector<PageState>& pages = pending.pages;
-    SZ_TRY(cached_before, w.cachedPages());
-    SZ_CHECK(w.faultIn(runsOf(cached_before, true)));
-    SZ_TRY(nodes_before, w.nodesOf(cached_before, syscalls_));
-    for (size_t i = 0; i < pages.size(); ++i) {
-      pages[i].cached_before = cached_before[i] != 0;
-      pages[i].node_before = nodes_before[i];
-    }
+    SZ_TRY(cached_before, pending.window.cachedPages());
     pending.missing = runsOf(cached_before, false);
-    if (pending.missing.empty()) pending.nodes_after = std::move(nodes_before);
+    for (size_t i = 0; i < pending.pages.size(); ++i) {
+      pending.pages[i].cached_before = cached_before[i] != 0;
+    }
+    pending.cached = std::move(cached_before);
     return {};
   }
 
@@ -175,17 +179,88 @@ class Binder {
                : kDefaultReadaheadBytes;
   }
 
-  // Waits for one window's reads: MADV_POPULATE_READ maps the pages read in (and reads anything
-  // readahead skipped or the kernel evicted meanwhile); then where they are.
-  Status finishReads(PendingWindow& pending) const {
-    if (pending.missing.empty()) return {};
-    const detail::MappedWindow& w = pending.window;
-    // Errors here show as pages not cached afterwards, counted per page.
-    (void)w.faultIn(pending.missing);
-    SZ_TRY(cached_after, w.cachedPages());
-    SZ_TRY(nodes_after, w.nodesOf(cached_after, syscalls_));
-    pending.nodes_after = std::move(nodes_after);
-    return {};
+  // What the holder does, step by step: map the cached pages, in slices of about
+  // kLocateSlicePages (bind locates each slice on another CPU while the holder maps the next),
+  // then the pages being read in, which waits for the reads (and reads anything readahead
+  // skipped or the kernel evicted meanwhile) with the policy the holder inherited.
+  // Each window is marked sequential first: the kernel then does not mark every page accessed
+  // when the holder's mappings go (6.1 does for other mappings, 6.12 for all but sequential and
+  // random ones), which cost a third of a cold bind's unmapping and would activate pages bind
+  // only looked at. The readahead a fault may start reads what bind reads anyway, with the same
+  // policy.
+  struct HolderPlan {
+    std::vector<std::vector<detail::HolderCall>> steps;
+    std::vector<std::vector<PendingWindow*>> callers;  // the window of each call
+    std::vector<std::vector<PendingWindow*>> windows;  // the windows each step maps
+    std::vector<PendingWindow*> reading;               // windows with pages being read in
+
+    void add(PendingWindow& pending, std::vector<detail::HolderCall> calls) {
+      for (const detail::HolderCall& call : calls) {
+        steps.back().push_back(call);
+        callers.back().push_back(&pending);
+      }
+    }
+    void nextStep() {
+      steps.emplace_back();
+      callers.emplace_back();
+      windows.emplace_back();
+    }
+  };
+
+  HolderPlan planHolder() {
+    HolderPlan plan;
+    plan.nextStep();
+    size_t slice_pages = 0;
+    for (PendingWindow& pending : group_) {
+      if (pending.dropped) continue;
+      const detail::MappedWindow& w = pending.window;
+      if (slice_pages >= kLocateSlicePages) {
+        plan.nextStep();
+        slice_pages = 0;
+      }
+      plan.add(pending, {w.sequentialCall()});
+      plan.add(pending, w.populateCalls(runsOf(pending.cached, true)));
+      plan.windows.back().push_back(&pending);
+      slice_pages +=
+          static_cast<size_t>(std::count(pending.cached.begin(), pending.cached.end(), 1));
+      if (!pending.missing.empty()) plan.reading.push_back(&pending);
+    }
+    plan.nextStep();
+    for (PendingWindow* pending : plan.reading) {
+      plan.add(*pending, pending->window.populateCalls(pending->missing));
+    }
+    return plan;
+  }
+
+  // The windows of `callers` whose calls failed (errnos from WindowHolder::waitStep), once each.
+  static std::map<PendingWindow*, int> failedCalls(const std::vector<PendingWindow*>& callers,
+                                                   const std::vector<int>& errnos) {
+    std::map<PendingWindow*, int> failed;
+    for (size_t i = 0; i < callers.size(); ++i) {
+      if (errnos[i] != 0) failed.emplace(callers[i], errnos[i]);
+    }
+    return failed;
+  }
+
+  // Where the cached pages of `windows` are: one status query over all of them, through the
+  // holder that maps them (in calls of at most 16384 pages, not a call per file).
+  template <typename Found>
+  void locate(const std::vector<PendingWindow*>& windows, Found found) {
+    std::vector<detail::NodeQuery> queries;
+    std::vector<PendingWindow*> asked;
+    for (PendingWindow* pending : windows) {
+      if (pending->dropped) continue;
+      queries.push_back({&pending->window, &pending->cached, {}, {}});
+      asked.push_back(pending);
+    }
+    detail::queryNodes(holder_->pid(), queries, syscalls_);
+    for (size_t k = 0; k < queries.size(); ++k) {
+      if (!queries[k].status) {
+        dropWindow(*asked[k], std::move(queries[k].status).error());
+        continue;
+      }
+      found(*asked[k], std::move(queries[k].nodes));
+    }
   }
 
   // A window whose pages could not be looked at: its file is reported failed (once), and the
@@ -206,8 +281,11 @@ class Binder {
   // Every window is looked at and has its reads started (with this thread's MPOL_BIND) before
   // the first read is waited for: the device gets the whole group's requests at once, not one
   // file's at a time (with device-sized calls, a cold 100 MiB tree's bind went from 646 to 522
-  // ms under emulation, bench-bind). Then each page's node after reading.
-  void lookAndReadGroup() {
+  // ms under emulation, bench-bind; starting each file's reads as soon as it was opened was
+  // slower again, 441-454 -> 490-496 ms). The holder then maps the pages; where the pages cached
+  // before are is asked while it waits for the reads; then where each page read in went.
+  // False when the group could not be held (every window is dropped then).
+  bool lookAndReadGroup() {
     for (PendingWindow& pending : group_) {
       auto look_start = Clock::now();
       Status looked = lookAt(pending);
@@ -221,24 +299,90 @@ class Binder {
                                   readaheadBytes(*group_files_[pending.file].file));
       report_.read_ms += msSince(read_start);
     }
-    auto read_start = Clock::now();
-    for (PendingWindow& pending : group_) {
-      if (pending.dropped) continue;
-      if (Status read = finishReads(pending); !read) dropWindow(pending, std::move(read).error());
+    auto look_start = Clock::now();
+    HolderPlan plan = planHolder();
+    auto holder = detail::WindowHolder::start(plan.steps);
+    if (!holder) return dropGroup(std::move(holder).error());
+    holder_.emplace(std::move(*holder));
+    for (size_t step = 0; step + 1 < plan.steps.size(); ++step) {
+      auto mapped = holder_->waitStep();
+      if (!mapped) return dropGroup(std::move(mapped).error());
+      for (auto [pending, err] : failedCalls(plan.callers[step], *mapped)) {
+        dropWindow(*pending, detail::populateFailure(err));
+      }
+      locate(plan.windows[step], [](PendingWindow& pending, std::vector<int> nodes) {
+        for (size_t i = 0; i < pending.pages.size(); ++i) {
+          pending.pages[i].node_before = nodes[i];
+        }
+        if (pending.missing.empty()) pending.nodes_after = std::move(nodes);
+      });
     }
+    report_.look_ms += msSince(look_start);
+    auto read_start = Clock::now();
+    auto read = holder_->waitStep();
+    if (!read) return dropGroup(std::move(read).error());
+    std::map<PendingWindow*, int> short_reads = failedCalls(plan.callers.back(), *read);
+    for (PendingWindow* pending : plan.reading) {
+      if (pending->dropped) continue;
+      if (short_reads.count(pending) == 0) {
+        pending->cached.assign(pending->pages.size(), 1);  // every page cached and mapped
+        continue;
+      }
+      // Pages that could not be read in show as not cached, counted per page.
+      auto cached_after = pending->window.cachedPages();
+      if (!cached_after) {
+        dropWindow(*pending, std::move(cached_after).error());
+        continue;
+      }
+      pending->cached = std::move(*cached_after);
+    }
+    locate(plan.reading, [](PendingWindow& pending, std::vector<int> nodes) {
+      pending.nodes_after = std::move(nodes);
+    });
     report_.read_ms += msSince(read_start);
     for (PendingWindow& pending : group_) {
       for (size_t i = 0; i < pending.pages.size(); ++i) {
         pending.pages[i].node_after = pending.nodes_after[i];
       }
     }
+    return true;
+  }
+
+  // No holder for the group: nothing of it can be looked at or moved, and nothing later would
+  // fare better.
+  bool dropGroup(Error error) {
+    for (PendingWindow& pending : group_) {
+      pending.dropped = true;
+      pending.nodes_after.assign(pending.pages.size(), detail::kNotCached);
+    }
+    if (!report_.stopped_by) report_.stopped_by = std::move(error);
+    return false;
   }
 
   // Looks at and reads in the group, moves its misplaced pages (one plan over all of its files,
   // so calls are large and grouped by target), counts every page, and unmaps.
   void flush() {
     if (group_.empty()) return;
-    lookAndReadGroup();
+    if (lookAndReadGroup()) moveAndCount();
+    for (PendingFile& file : group_files_) {
+      if (file.failed_pages > 0 && !file.reasons.empty()) {
+        fileFailure(*file.file, file.reasons.begin()->first,
+                    std::to_string(file.failed_pages) +
+                        " pages not placed: " + file.reasons.begin()->second);
+      }
+    }
+    // The holder unmaps its pages as it exits, while this process drops its own mappings of the
+    // windows (never faulted in: cheap); then the holder is reaped.
+    auto unmap_start = Clock::now();
+    if (holder_) holder_->release();
+    group_.clear();
+    holder_.reset();
+    report_.unmap_ms += msSince(unmap_start);
+    group_files_.clear();
+    group_pages_ = 0;
+  }
+
+  void moveAndCount() {
     std::vector<int> nodes;
     std::vector<std::pair<size_t, size_t>> where;  // (window, page) of each entry of `nodes`
     nodes.reserve(group_pages_);
@@ -255,18 +399,6 @@ class Binder {
     for (PendingWindow& pending : group_) {
       if (!pending.dropped) count(pending);
     }
-    for (PendingFile& file : group_files_) {
-      if (file.failed_pages > 0 && !file.reasons.empty()) {
-        fileFailure(*file.file, file.reasons.begin()->first,
-                    std::to_string(file.failed_pages) +
-                        " pages not placed: " + file.reasons.begin()->second);
-      }
-    }
-    auto unmap_start = Clock::now();
-    group_.clear();
-    report_.unmap_ms += msSince(unmap_start);
-    group_files_.clear();
-    group_pages_ = 0;
   }
 
   // One move_pages call's pages (entries of the group) and what the kernel said.
@@ -283,7 +415,9 @@ class Binder {
     auto batches = planCacheMoves(nodes_after, options_.targets, free_bytes_, detail::pageBytes());
     std::vector<MoveCall> calls;
     for (const MoveBatch& batch : batches) {
-      size_t chunk = detail::kMoveBatchPages;
+      // Each target's pages split between the workers, so they finish together.
+      size_t chunk = std::clamp((batch.pages.size() + moveWorkers() - 1) / moveWorkers(),
+                                kMinPagesPerCall, detail::kMoveBatchPages);
       for (size_t first = 0; first < batch.pages.size(); first += chunk) {
         MoveCall call;
         call.node = batch.node;
@@ -301,27 +435,40 @@ class Binder {
     for (const MoveCall& call : calls) recordCall(call, where);
   }
 
-  // The calls, one after the other. Two threads issuing them were tried: bind-migrate took
-  // 12-52 s instead of about 2 s on 6.1 under QEMU (bench-bind), probably because each page moved
-  // is unmapped from this process, so a move on one thread interrupts the CPU of the other for
-  // TLB shootdowns.
+  // The calls, split between the workers: each takes the next call not yet taken. The holder
+  // maps the pages, so no mover interrupts another's CPU for TLB shootdowns.
   void runCalls(std::vector<MoveCall>& calls) {
-    for (MoveCall& call : calls) {
-      call.status.assign(call.addresses.size(), kStatusUnset);
-      if (stop_errno_candidate_ != 0) {
-        call.rc = -stop_errno_candidate_;
-        continue;
-      }
-      std::vector<int> targets(call.addresses.size(), call.node);
-      call.rc = syscalls_.movePages(0, call.addresses, targets.data(), call.status.data(),
-                                    MPOL_MF_MOVE_ALL);
-      // A positive return counts pages not moved without saying which, and the kernel may leave
-      // the statuses of the whole call unwritten: ask where the pages are now.
-      if (call.rc > 0) reQuery(call.addresses, call.status);
-      if (call.rc < 0 && isFatal(static_cast<int>(-call.rc))) {
-        stop_errno_candidate_ = static_cast<int>(-call.rc);
-      }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k = next++; k < calls.size(); k = next++) runCall(calls[k]);
+    };
+    size_t workers = std::min(calls.size(), moveWorkers());
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+    work();
+    for (std::thread& thread : threads) thread.join();
+  }
+
+  void runCall(MoveCall& call) {
+    call.status.assign(call.addresses.size(), kStatusUnset);
+    if (int stop = stop_errno_candidate_.load(); stop != 0) {
+      call.rc = -stop;
+      return;
     }
+    std::vector<int> targets(call.addresses.size(), call.node);
+    call.rc = syscalls_.movePages(holder_->pid(), call.addresses, targets.data(),
+                                  call.status.data(), MPOL_MF_MOVE_ALL);
+    // A positive return counts pages not moved without saying which, and the kernel may leave
+    // the statuses of the whole call unwritten: ask where the pages are now.
+    if (call.rc > 0) reQuery(call.addresses, call.status);
+    if (call.rc < 0 && isFatal(static_cast<int>(-call.rc))) {
+      stop_errno_candidate_.store(static_cast<int>(-call.rc));
+    }
+  }
+
+  size_t moveWorkers() const {
+    return static_cast<size_t>(options_.workers > 0 ? options_.workers
+                                                    : zones::defaultMoveWorkers());
   }
 
   void recordCall(const MoveCall& call, const std::vector<std::pair<size_t, size_t>>& where) {
@@ -355,7 +502,7 @@ class Binder {
 
   void reQuery(const std::vector<void*>& addresses, std::vector<int>& status) {
     std::vector<int> now(addresses.size(), kStatusUnset);
-    if (syscalls_.movePages(0, addresses, nullptr, now.data(), 0) < 0) return;
+    if (syscalls_.movePages(holder_->pid(), addresses, nullptr, now.data(), 0) < 0) return;
     status = std::move(now);
   }
 
@@ -418,7 +565,8 @@ class Binder {
     // Moved, but the kernel put it elsewhere: it can only be for want of room.
     if (final_node >= 0) return FailReason::kNoMemory;
     std::optional<PageFlags> flags;
-    if (options_.proc != nullptr) flags = detail::readPageFlags(*options_.proc, window.page(index));
+    if (options_.proc != nullptr)
+      flags = detail::readPageFlags(*options_.proc, holder_->pid(), window.page(index));
     return failReasonOf(-final_node, flags);
   }
 
@@ -448,8 +596,11 @@ class Binder {
   std::vector<PendingWindow> group_;
   std::vector<PendingFile> group_files_;
   size_t group_pages_ = 0;
-  int stop_errno_ = 0;            // the errno that stopped the run, for the pages it leaves unmoved
-  int stop_errno_candidate_ = 0;  // a fatal errno met by runCalls: later calls are not made
+  int stop_errno_ = 0;  // the errno that stopped the run, for the pages it leaves unmoved
+  std::atomic<int> stop_errno_candidate_{
+      0};  // a fatal errno met by a call: later ones are not made
+  // The group's pages mapped in a child, for the status queries and the moves.
+  std::optional<detail::WindowHolder> holder_;
 };
 
 }  // namespace

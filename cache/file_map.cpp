@@ -51,10 +51,15 @@ Result<Fd> openForCache(const std::string& path) {
 Result<MappedWindow> MappedWindow::map(int fd, uint64_t offset, uint64_t length) {
   void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (base == MAP_FAILED) return errnoError(errno, "mmap");
-  MappedWindow window(base, offset, length);
-  if (::madvise(base, length, MADV_RANDOM) != 0) return errnoError(errno, "madvise(MADV_RANDOM)");
-  return window;
+  return MappedWindow(base, offset, length);
 }
+
+Status MappedWindow::turnOffReadahead() const {
+  if (::madvise(base_, length_, MADV_RANDOM) != 0) return errnoError(errno, "madvise(MADV_RANDOM)");
+  return {};
+}
+
+HolderCall MappedWindow::sequentialCall() const { return {base_, length_, MADV_SEQUENTIAL}; }
 
 MappedWindow::MappedWindow(MappedWindow&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
@@ -89,53 +94,78 @@ void MappedWindow::startReading(const std::vector<PageRun>& runs, uint64_t chunk
   }
 }
 
-Status MappedWindow::faultIn(const std::vector<PageRun>& runs) const {
+std::vector<HolderCall> MappedWindow::populateCalls(const std::vector<PageRun>& runs) const {
+  std::vector<HolderCall> calls;
   for (const PageRun& run : runs) {
     uint64_t start = run.first * pageBytes();
     uint64_t bytes = std::min<uint64_t>((run.end - run.first) * pageBytes(), length_ - start);
-    if (::madvise(page(run.first), bytes, MADV_POPULATE_READ) != 0) {
-      int err = errno;
-      if (err == EINVAL) {
-        return unsupported("this kernel lacks MADV_POPULATE_READ (Linux 5.14 and later have it)");
-      }
-      // EFAULT: the file shrank under us; ENOMEM: no room on the nodes the policy allows.
-      return errnoError(err, "madvise(MADV_POPULATE_READ)");
-    }
+    calls.push_back({page(run.first), bytes, MADV_POPULATE_READ});
+  }
+  return calls;
+}
+
+Error populateFailure(int err) {
+  if (err == EINVAL) {
+    return unsupported("this kernel lacks MADV_POPULATE_READ (Linux 5.14 and later have it)");
+  }
+  // EFAULT: the file shrank under us; ENOMEM: no room on the nodes the policy allows.
+  return errnoError(err, "madvise(MADV_POPULATE_READ)");
+}
+
+Status MappedWindow::faultIn(const std::vector<PageRun>& runs) const {
+  for (const HolderCall& call : populateCalls(runs)) {
+    if (::madvise(call.address, call.bytes, call.advice) != 0) return populateFailure(errno);
   }
   return {};
 }
 
 Result<std::vector<int>> MappedWindow::nodesOf(const std::vector<unsigned char>& cached,
                                                const zones::PageSyscalls& syscalls) const {
-  std::vector<int> nodes(pages_, kNotCached);
-  std::vector<void*> batch;
-  std::vector<size_t> index;
-  std::vector<int> status;
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return {};
-    status.assign(batch.size(), kStatusUnset);
-    long rc = syscalls.movePages(0, batch, nullptr, status.data(), 0);
-    if (rc < 0) return errnoError(static_cast<int>(-rc), "move_pages status query");
-    for (size_t i = 0; i < batch.size(); ++i) {
-      nodes[index[i]] = status[i] == kStatusUnset ? -ENOENT : status[i];
-    }
-    batch.clear();
-    index.clear();
-    return {};
-  };
-  for (size_t i = 0; i < pages_; ++i) {
-    if (cached[i] == 0) continue;
-    batch.push_back(page(i));
-    index.push_back(i);
-    if (batch.size() == kQueryBatchPages) SZ_CHECK(flush());
-  }
-  SZ_CHECK(flush());
-  return nodes;
+  NodeQuery query{this, &cached, {}, {}};
+  queryNodes(0, std::span<NodeQuery>(&query, 1), syscalls);
+  if (!query.status) return std::move(query.status).error();
+  return std::move(query.nodes);
 }
 
-std::optional<PageFlags> readPageFlags(const FsRoot& proc, const void* page) {
+void queryNodes(pid_t pid, std::span<NodeQuery> queries, const zones::PageSyscalls& syscalls) {
+  std::vector<void*> batch;
+  std::vector<std::pair<NodeQuery*, size_t>> asked;  // the query and page of each batch entry
+  std::vector<int> status;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    status.assign(batch.size(), kStatusUnset);
+    long rc = syscalls.movePages(pid, batch, nullptr, status.data(), 0);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto [query, page] = asked[i];
+      if (rc < 0) {
+        if (query->status)
+          query->status = errnoError(static_cast<int>(-rc), "move_pages status query");
+        continue;
+      }
+      query->nodes[page] = status[i] == kStatusUnset ? -ENOENT : status[i];
+    }
+    batch.clear();
+    asked.clear();
+  };
+  for (NodeQuery& query : queries) {
+    const MappedWindow& window = *query.window;
+    query.nodes.assign(window.pages(), kNotCached);
+    query.status = {};
+    for (size_t i = 0; i < window.pages(); ++i) {
+      if ((*query.cached)[i] == 0) continue;
+      batch.push_back(window.page(i));
+      asked.emplace_back(&query, i);
+      if (batch.size() == kQueryBatchPages) flush();
+    }
+  }
+  flush();
+}
+
+std::optional<PageFlags> readPageFlags(const FsRoot& proc, pid_t pid, const void* page) {
   uint64_t vpn = reinterpret_cast<uint64_t>(page) / pageBytes();
-  auto entry = readWordAt(proc, kSelfPagemap, vpn);
+  std::string pagemap =
+      pid == 0 ? std::string(kSelfPagemap) : "/proc/" + std::to_string(pid) + "/pagemap";
+  auto entry = readWordAt(proc, pagemap, vpn);
   if (!entry || (*entry & kPagemapPresent) == 0) return std::nullopt;
   uint64_t pfn = *entry & kPagemapPfnMask;
   if (pfn == 0) return std::nullopt;  // hidden from callers without CAP_SYS_ADMIN

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "softzone/page_cache.h"
 #include "softzone/page_placement.h"
 #include "softzone/result.h"
+#include "window_holder.h"
 
 namespace softzone::cache::detail {
 
@@ -29,8 +31,7 @@ uint64_t pageBytes();
 // Opens a file for looking at its cache: read-only, without touching atime when allowed.
 Result<Fd> openForCache(const std::string& path);
 
-// One window of a file mapped shared and read-only, with readahead off (MADV_RANDOM) so that
-// faulting a cached page in never reads its neighbours from disk.
+// One window of a file mapped shared and read-only.
 class MappedWindow {
  public:
   static Result<MappedWindow> map(int fd, uint64_t offset, uint64_t length);
@@ -44,6 +45,11 @@ class MappedWindow {
   size_t pages() const noexcept { return pages_; }
   void* page(size_t index) const noexcept;
 
+  // Readahead off (MADV_RANDOM), so that faulting a cached page in never reads its neighbours
+  // from disk: looking must not change what is cached.
+  Status turnOffReadahead() const;
+  // MADV_SEQUENTIAL over the window, for a holder to make in its copy of the mapping.
+  HolderCall sequentialCall() const;
   // mincore: 1 for each page in the page cache.
   Result<std::vector<unsigned char>> cachedPages() const;
   // Starts reading the pages of `runs` in, with the calling thread's memory policy, and does not
@@ -53,6 +59,8 @@ class MappedWindow {
   // Maps the pages of `runs` into this process (MADV_POPULATE_READ), reading any that are not
   // cached with the calling thread's memory policy.
   Status faultIn(const std::vector<PageRun>& runs) const;
+  // The same calls, for a holder to make in its copy of the mapping.
+  std::vector<HolderCall> populateCalls(const std::vector<PageRun>& runs) const;
   // The node of each page in `cached` (kNotCached for the others, -errno where the status query
   // says so). Fails only when the kernel refuses the query as a whole.
   Result<std::vector<int>> nodesOf(const std::vector<unsigned char>& cached,
@@ -71,8 +79,25 @@ class MappedWindow {
   size_t pages_ = 0;
 };
 
-// The page flags of one page mapped in this process (/proc/self/pagemap -> /proc/kpageflags);
-// nullopt when they can't be read (not root, not mapped).
-std::optional<PageFlags> readPageFlags(const FsRoot& proc, const void* page);
+// What a failed MADV_POPULATE_READ (errno `err`) means for the window.
+Error populateFailure(int err);
+
+// Where the pages `cached` marks in one window are: filled in by queryNodes.
+struct NodeQuery {
+  const MappedWindow* window = nullptr;
+  const std::vector<unsigned char>* cached = nullptr;
+  std::vector<int> nodes;  // as MappedWindow::nodesOf says
+  Status status;           // the error of a status-query call that refused this window's pages
+};
+
+// The status query for many windows at once, in calls of up to 16384 pages whatever the windows'
+// sizes: a call per window cost a syscall per small file (each 50-100 us under emulation).
+// `pid` is the process that maps the windows (0: this one, or a WindowHolder at the same
+// addresses).
+void queryNodes(pid_t pid, std::span<NodeQuery> queries, const zones::PageSyscalls& syscalls);
+
+// The page flags of one page mapped in process `pid` (0: this one) (/proc/PID/pagemap ->
+// /proc/kpageflags); nullopt when they can't be read (not root, not mapped).
+std::optional<PageFlags> readPageFlags(const FsRoot& proc, pid_t pid, const void* page);
 
 }  // namespace softzone::cache::detail

@@ -48,6 +48,7 @@ Status lookAtWindow(const detail::MappedWindow& window, bool per_node,
   uint64_t cached_count = static_cast<uint64_t>(std::count(cached.begin(), cached.end(), 1));
   file.cached_pages += cached_count;
   if (!per_node || cached_count == 0) return {};
+  SZ_CHECK(window.turnOffReadahead());
   SZ_CHECK(window.faultIn(runsOf(cached, true)));
   SZ_TRY(nodes, window.nodesOf(cached, syscalls));
   for (size_t i = 0; i < nodes.size(); ++i) {

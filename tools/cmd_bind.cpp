@@ -1,4 +1,5 @@
 // zonectl bind: put the page cache of file trees on a zone's nodes (populate, migrate, lock).
+#include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -237,6 +238,20 @@ std::map<int, uint64_t> freeBytesOn(const std::vector<zones::NodeMemory>& memory
   return free;
 }
 
+// Where the pages go: the target's nodes and the free memory on each.
+struct Placement {
+  Target target;
+  std::map<int, uint64_t> free_bytes;
+};
+
+Result<Placement> placementOf(const Context& ctx, const po::variables_map& values) {
+  auto memory = zones::readNodeMemoryAt(ctx.fs);
+  if (!memory) return readError(ctx, std::move(memory).error());
+  SZ_TRY(target, resolveTarget(ctx, values, *memory));
+  std::map<int, uint64_t> free = freeBytesOn(*memory, target.nodes);
+  return Placement{std::move(target), std::move(free)};
+}
+
 Error incompleteError(const BindView& view) {
   const cache::BindReport& report = view.report;
   if (report.stopped_by) {
@@ -277,18 +292,21 @@ Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
     return badInput("bind changes the running system's page cache; it does not work with --root");
   }
   if (values.count("path") == 0) return badInput("bind needs at least one PATH");
-  auto memory = zones::readNodeMemoryAt(ctx.fs);
-  if (!memory) return readError(ctx, std::move(memory).error());
-  SZ_TRY(target, resolveTarget(ctx, values, *memory));
-  // Everything the walk can refuse (missing paths, loops) is refused before anything is done.
-  SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>()));
+  // The zones and the nodes' memory are read while the trees are walked: neither needs the other
+  // (under emulation each took 25-35 ms of a 480 ms cold bind). Everything either can refuse
+  // (an unknown zone, missing paths, loops) is refused before anything is done.
+  auto placement = std::async(std::launch::async, [&] { return placementOf(ctx, values); });
+  auto walked = cache::walkTrees(values["path"].as<std::vector<std::string>>());
+  SZ_TRY(placed, placement.get());
+  SZ_TRY(walks, std::move(walked));
+  const Target& target = placed.target;
 
   std::vector<cache::TreeFile> files;
   for (const cache::TreeWalk& walk : walks)
     files.insert(files.end(), walk.files.begin(), walk.files.end());
   cache::BindOptions bind_options;
   bind_options.targets = target.nodes;
-  bind_options.free_bytes = freeBytesOn(*memory, target.nodes);
+  bind_options.free_bytes = placed.free_bytes;
   bind_options.proc = &ctx.fs;
   for (const cache::TreeFile& file : files) {
     if (bind_options.readahead_bytes.count(file.device) > 0) continue;

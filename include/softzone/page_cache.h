@@ -139,6 +139,8 @@ struct BindOptions {
   // Bytes one readahead(2) call reads on each device (readaheadCallBytesAt); 128 KiB, the
   // kernel's default readahead size, for a device not listed or listed as 0.
   std::map<dev_t, uint64_t> readahead_bytes;
+  // Threads issuing the move calls; 0: zones::defaultMoveWorkers() (one per CPU, at most 8).
+  int workers = 0;
 };
 
 struct BindReport {

@@ -1,15 +1,17 @@
 // bindFiles against a fake kernel's nodes: real files and a real page cache, but the status query
 // and the moves are answered by a fake that places every page on node 3 until it is moved.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/mempolicy.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "softzone/page_cache.h"
@@ -35,7 +37,7 @@ class FakeNodes final : public zones::PageSyscalls {
   long movePages(pid_t pid, std::span<void* const> pages, const int* nodes, int* status,
                  int flags) const override {
     std::lock_guard lock(mutex_);
-    if (pid != 0) return -ESRCH;
+    pids_.insert(pid);
     if (nodes == nullptr) {
       for (size_t i = 0; i < pages.size(); ++i) {
         auto it = where_.find(pages[i]);
@@ -73,6 +75,10 @@ class FakeNodes final : public zones::PageSyscalls {
     std::lock_guard lock(mutex_);
     return calls_;
   }
+  std::set<pid_t> pids() const {
+    std::lock_guard lock(mutex_);
+    return pids_;
+  }
   void failPagesWith(int err) { fail_with_ = err; }
   void refuseCallsWith(int err) { refuse_ = err; }
   void moveEveryOtherPage() { move_every_other_ = true; }
@@ -81,13 +87,14 @@ class FakeNodes final : public zones::PageSyscalls {
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, int> where_;
   mutable std::vector<Call> calls_;
+  mutable std::set<pid_t> pids_;  // the processes asked about
   int fail_with_ = 0;
   int refuse_ = 0;
   bool move_every_other_ = false;
 };
 
 class BindTest : public ::testing::Test {
- protected:
+ public:
   TreeFile makeFile(const std::string& name, size_t pages) {
     std::string path = tree_.path() + "/" + name;
     std::ofstream(path) << std::string(pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE)), 'p');
@@ -134,6 +141,36 @@ TEST_F(BindTest, CachedPagesElsewhereMoveWithMoveAllGroupedByTarget) {
   EXPECT_EQ(calls[1].pages, 10u);
   for (const auto& call : calls) EXPECT_EQ(call.flags, MPOL_MF_MOVE_ALL);
   EXPECT_EQ(report.move_calls, 2u);
+  // Asked and moved through the holder, a child that is gone once bind returns.
+  auto pids = kernel_.pids();
+  ASSERT_EQ(pids.size(), 1u);
+  pid_t holder = *pids.begin();
+  EXPECT_GT(holder, 0);
+  EXPECT_NE(holder, ::getpid());
+  EXPECT_EQ(::kill(holder, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+}
+
+// The move calls' sizes when 2048 cached pages go to one target with `workers` threads.
+std::vector<size_t> callSizesWith(BindTest& test, int workers) {
+  std::vector<TreeFile> files = {test.makeFile("big", 2048)};
+  BindOptions opts = test.options(NodeSet::of({1}));
+  opts.workers = workers;
+  BindReport report = bindFiles(files, opts);
+  EXPECT_EQ(report.pages_migrated, 2048u);
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(report.move_calls, test.kernel_.calls().size());
+  std::vector<size_t> sizes;
+  for (const auto& call : test.kernel_.calls()) sizes.push_back(call.pages);
+  return sizes;
+}
+
+TEST_F(BindTest, EachTargetsPagesAreSplitBetweenTheWorkers) {
+  EXPECT_THAT(callSizesWith(*this, 2), ElementsAre(1024, 1024));
+}
+
+TEST_F(BindTest, OneWorkerMovesEachTargetInOneCall) {
+  EXPECT_THAT(callSizesWith(*this, 1), ElementsAre(2048));
 }
 
 TEST_F(BindTest, ColdFilesAreReadInAndCachedOnesMovedInOneGroup) {

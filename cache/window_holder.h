@@ -1,0 +1,62 @@
+// Inside the cache library: a child process that keeps a group's windows mapped while the binder
+// asks where their pages are and moves them through its pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "softzone/result.h"
+
+namespace softzone::cache::detail {
+
+// One madvise(2) the holder makes.
+struct HolderCall {
+  void* address = nullptr;
+  size_t bytes = 0;
+  int advice = 0;  // MADV_RANDOM, MADV_POPULATE_READ
+};
+
+// Why a child and not this process: a page mapped here is mapped in the address space every
+// moving thread runs in, so each page one thread moved would interrupt the other threads' CPUs to
+// flush their TLBs (two threads made bind's moves 10-40x slower). Mapped in a child that sleeps,
+// the pages can be moved by several threads at once through its pid, as the partition engine
+// moves a process's pages: 100 MiB of page cache mapped by a process moved in 190-205 ms with two
+// threads against 360-490 ms with one (6.1 under emulation).
+class WindowHolder {
+ public:
+  // Forks the holder from the calling thread: it inherits the thread's memory policy (what it
+  // reads in goes where the thread's reads would) and every mapping made so far. It makes the
+  // calls of `steps` in order, tells the caller after each step, then waits for release().
+  static Result<WindowHolder> start(std::vector<std::vector<HolderCall>> steps);
+
+  WindowHolder(WindowHolder&& other) noexcept;
+  WindowHolder& operator=(WindowHolder&&) = delete;
+  WindowHolder(const WindowHolder&) = delete;
+  ~WindowHolder();  // releases and reaps
+
+  pid_t pid() const noexcept { return pid_; }
+  // Waits until the holder has made the next step's calls: their results, one errno per call (0:
+  // done). Fails when the holder died.
+  Result<std::vector<int>> waitStep();
+  // Lets the holder exit, its mappings going with it, without waiting for it.
+  void release() noexcept;
+  // Waits for the released holder to be gone.
+  void reap() noexcept;
+
+ private:
+  WindowHolder(pid_t pid, int progress_fd, int release_fd, int* results, size_t results_bytes,
+               std::vector<size_t> step_sizes);
+
+  pid_t pid_ = -1;
+  int progress_fd_ = -1;    // the holder writes a byte per step done
+  int release_fd_ = -1;     // closing it lets the holder exit
+  int* results_ = nullptr;  // shared with the holder: an errno per call, all steps in order
+  size_t results_bytes_ = 0;
+  std::vector<size_t> step_sizes_;
+  size_t steps_done_ = 0;
+  size_t results_done_ = 0;
+};
+
+}  // namespace softzone::cache::detail
