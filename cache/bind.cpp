@@ -301,10 +301,11 @@ class Binder {
     }
     auto look_start = Clock::now();
     HolderPlan plan = planHolder();
-    auto holder = detail::WindowHolder::start(plan.steps);
+    size_t locate_steps = plan.steps.size() - 1;  // the last step is the reads
+    auto holder = detail::WindowHolder::start(std::move(plan.steps));
     if (!holder) return dropGroup(std::move(holder).error());
     holder_.emplace(std::move(*holder));
-    for (size_t step = 0; step + 1 < plan.steps.size(); ++step) {
+    for (size_t step = 0; step < locate_steps; ++step) {
       auto mapped = holder_->waitStep();
       if (!mapped) return dropGroup(std::move(mapped).error());
       for (auto [pending, err] : failedCalls(plan.callers[step], *mapped)) {
@@ -438,15 +439,7 @@ class Binder {
   // The calls, split between the workers: each takes the next call not yet taken. The holder
   // maps the pages, so no mover interrupts another's CPU for TLB shootdowns.
   void runCalls(std::vector<MoveCall>& calls) {
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t k = next++; k < calls.size(); k = next++) runCall(calls[k]);
-    };
-    size_t workers = std::min(calls.size(), moveWorkers());
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < workers; ++i) threads.emplace_back(work);
-    work();
-    for (std::thread& thread : threads) thread.join();
+    zones::onWorkers(calls.size(), moveWorkers(), [&](size_t k) { runCall(calls[k]); });
   }
 
   void runCall(MoveCall& call) {

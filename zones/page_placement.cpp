@@ -592,27 +592,21 @@ class PageMove {
   // The pairs on up to `workers` threads, largest first. A call that moved only part of its
   // pages is not an error: the move_pages steps after it take the rest.
   Status runPairs(const std::vector<NodePair>& pairs) {
-    std::atomic<size_t> next{0};
     std::mutex mutex;
     std::optional<Error> fatal;
-    auto work = [&] {
-      for (size_t i = next++; i < pairs.size(); i = next++) {
-        long rc =
-            syscalls_.migratePages(pid_, NodeSet::of({pairs[i].from}), NodeSet::of({pairs[i].to}));
+    onWorkers(pairs.size(), static_cast<size_t>(options_.workers), [&](size_t i) {
+      {
         std::lock_guard lock(mutex);
-        ++report_.migrate_calls;
-        if (rc < 0 && !isRecoverable(static_cast<int>(-rc))) {
-          if (!fatal) fatal = syscallError(static_cast<int>(-rc), "migrate_pages", pid_);
-          next = pairs.size();
-          return;
-        }
+        if (fatal) return;  // every later call would fail the same way
       }
-    };
-    std::vector<std::thread> threads;
-    size_t helpers = std::min(static_cast<size_t>(options_.workers), pairs.size());
-    for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
-    work();
-    for (std::thread& thread : threads) thread.join();
+      long rc =
+          syscalls_.migratePages(pid_, NodeSet::of({pairs[i].from}), NodeSet::of({pairs[i].to}));
+      std::lock_guard lock(mutex);
+      ++report_.migrate_calls;
+      if (rc < 0 && !isRecoverable(static_cast<int>(-rc)) && !fatal) {
+        fatal = syscallError(static_cast<int>(-rc), "migrate_pages", pid_);
+      }
+    });
     if (fatal) return std::move(*fatal);
     return {};
   }
@@ -928,6 +922,17 @@ int defaultMoveWorkers() noexcept {
   CPU_ZERO(&allowed);
   if (::sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return 1;
   return std::clamp(CPU_COUNT(&allowed), 1, kDefaultMaxWorkers);
+}
+
+void onWorkers(size_t items, size_t workers, const std::function<void(size_t)>& item) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < items; i = next++) item(i);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(workers, items); ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
 }
 
 Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,

@@ -167,6 +167,11 @@ enum class MoveMethod {
 // one migrate_pages(2) call (docs/benchmarks.md); on a busy host both were within the noise.
 int defaultMoveWorkers() noexcept;
 
+// Calls `item(i)` for every i < `items` on up to `workers` threads, the calling thread one of
+// them: each takes the next index no thread has taken, so unequal items still finish together.
+// To stop early, have `item` return at once once it should.
+void onWorkers(size_t items, size_t workers, const std::function<void(size_t)>& item);
+
 struct MoveOptions {
   // Threads issuing move_pages calls, each on its own pages. The page copy is the cost, so more
   // workers pay off as long as there are CPUs for them.

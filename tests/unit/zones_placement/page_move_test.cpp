@@ -897,5 +897,24 @@ TEST(DefaultMoveWorkers, FollowsTheCallersCpus) {
   EXPECT_EQ(pinned_result, 1);
 }
 
+// Every item runs exactly once, on no more threads than asked for (the caller's among them).
+TEST(OnWorkers, RunsEachItemOnceOnAtMostTheWorkersAsked) {
+  for (size_t workers : {size_t{1}, size_t{3}, size_t{20}}) {
+    std::mutex mutex;
+    std::vector<int> runs(10, 0);
+    std::set<std::thread::id> threads;
+    onWorkers(runs.size(), workers, [&](size_t i) {
+      std::lock_guard lock(mutex);
+      ++runs[i];
+      threads.insert(std::this_thread::get_id());
+    });
+    EXPECT_EQ(runs, std::vector<int>(10, 1)) << workers << " workers";
+    EXPECT_LE(threads.size(), std::min<size_t>(workers, runs.size()));
+  }
+  bool called = false;
+  onWorkers(0, 4, [&](size_t) { called = true; });
+  EXPECT_FALSE(called);
+}
+
 }  // namespace
 }  // namespace softzone::zones
