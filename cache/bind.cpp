@@ -96,15 +96,15 @@ class Binder {
   Binder(const BindOptions& options, BindReport& report)
       : options_(options),
         syscalls_(options.syscalls != nullptr ? *options.syscalls : zones::kernelPageSyscalls()),
-        free_bytes_(options.free_bytes),
         report_(report) {}
 
   void run(const std::vector<TreeFile>& files) {
-    auto bound = options_.bind_thread ? options_.bind_thread(options_.targets)
-                                      : bindThreadTo(options_.targets);
-    if (!bound) {
-      report_.stopped_by = std::move(bound).error();
-      return;
+    if (!options_.await_targets) {
+      // Known from the start: a bad target is refused before any file is opened.
+      if (Status ready = readyTargets(); !ready) {
+        report_.stopped_by = std::move(ready).error();
+        return;
+      }
     }
     for (const TreeFile& file : files) {
       ++report_.files;
@@ -117,6 +117,19 @@ class Binder {
   }
 
  private:
+  // The targets (awaited if they were not known at the start), and this thread bound to them:
+  // its MPOL_BIND places every page read in. Once, before the first group is looked at.
+  Status readyTargets() {
+    if (targets_ready_) return {};
+    if (options_.await_targets) SZ_CHECK(options_.await_targets(options_));
+    if (options_.targets.empty()) return badInput("no target nodes to bind to");
+    SZ_CHECK(options_.bind_thread ? options_.bind_thread(options_.targets)
+                                  : bindThreadTo(options_.targets));
+    free_bytes_ = options_.free_bytes;
+    targets_ready_ = true;
+    return {};
+  }
+
   void fileFailure(const TreeFile& file, FailReason reason, std::string detail) {
     report_.file_failures.push_back({file.path, reason, std::move(detail)});
   }
@@ -179,10 +192,11 @@ class Binder {
                : kDefaultReadaheadBytes;
   }
 
-  // What the holder does, step by step: map the cached pages, in slices of about
-  // kLocateSlicePages (bind locates each slice on another CPU while the holder maps the next),
-  // then the pages being read in, which waits for the reads (and reads anything readahead
-  // skipped or the kernel evicted meanwhile) with the policy the holder inherited.
+  // What the holder does, step by step: map the cached pages by reading a byte of each
+  // (kTouchEachPage), in slices of about kLocateSlicePages (bind locates each slice on another
+  // CPU while the holder maps the next), then the pages being read in, which waits for the reads
+  // (and reads anything readahead skipped or the kernel evicted meanwhile) with the policy the
+  // holder inherited.
   // Each window is marked sequential first: the kernel then does not mark every page accessed
   // when the holder's mappings go (6.1 does for other mappings, 6.12 for all but sequential and
   // random ones), which cost a third of a cold bind's unmapping and would activate pages bind
@@ -219,7 +233,7 @@ class Binder {
         slice_pages = 0;
       }
       plan.add(pending, {w.sequentialCall()});
-      plan.add(pending, w.populateCalls(runsOf(pending.cached, true)));
+      plan.add(pending, w.touchCalls(runsOf(pending.cached, true)));
       plan.windows.back().push_back(&pending);
       slice_pages +=
           static_cast<size_t>(std::count(pending.cached.begin(), pending.cached.end(), 1));
@@ -364,7 +378,11 @@ class Binder {
   // so calls are large and grouped by target), counts every page, and unmaps.
   void flush() {
     if (group_.empty()) return;
-    if (lookAndReadGroup()) moveAndCount();
+    if (Status ready = readyTargets(); !ready) {
+      dropGroup(std::move(ready).error());
+    } else if (lookAndReadGroup()) {
+      moveAndCount();
+    }
     for (PendingFile& file : group_files_) {
       if (file.failed_pages > 0 && !file.reasons.empty()) {
         fileFailure(*file.file, file.reasons.begin()->first,
@@ -581,8 +599,9 @@ class Binder {
     }
   }
 
-  const BindOptions& options_;
+  BindOptions options_;  // a copy: await_targets fills in the targets
   const zones::PageSyscalls& syscalls_;
+  bool targets_ready_ = false;
   std::map<int, uint64_t> free_bytes_;
   BindReport& report_;
   // The group: windows prepared and waiting for their moves, and the files they belong to.
@@ -601,10 +620,6 @@ class Binder {
 BindReport bindFiles(const std::vector<TreeFile>& files, const BindOptions& options) {
   BindReport report;
   auto start = Clock::now();
-  if (options.targets.empty()) {
-    report.stopped_by = badInput("no target nodes to bind to");
-    return report;
-  }
   // A thread of its own, so the MPOL_BIND policy that places every page read in is the worker's
   // alone and the caller's allocations are untouched.
   std::thread worker([&] { Binder(options, report).run(files); });

@@ -94,14 +94,23 @@ void MappedWindow::startReading(const std::vector<PageRun>& runs, uint64_t chunk
   }
 }
 
-std::vector<HolderCall> MappedWindow::populateCalls(const std::vector<PageRun>& runs) const {
+std::vector<HolderCall> MappedWindow::callsOver(const std::vector<PageRun>& runs,
+                                                int advice) const {
   std::vector<HolderCall> calls;
   for (const PageRun& run : runs) {
     uint64_t start = run.first * pageBytes();
     uint64_t bytes = std::min<uint64_t>((run.end - run.first) * pageBytes(), length_ - start);
-    calls.push_back({page(run.first), bytes, MADV_POPULATE_READ});
+    calls.push_back({page(run.first), bytes, advice});
   }
   return calls;
+}
+
+std::vector<HolderCall> MappedWindow::populateCalls(const std::vector<PageRun>& runs) const {
+  return callsOver(runs, MADV_POPULATE_READ);
+}
+
+std::vector<HolderCall> MappedWindow::touchCalls(const std::vector<PageRun>& runs) const {
+  return callsOver(runs, kTouchEachPage);
 }
 
 Error populateFailure(int err) {
@@ -109,7 +118,7 @@ Error populateFailure(int err) {
     return unsupported("this kernel lacks MADV_POPULATE_READ (Linux 5.14 and later have it)");
   }
   // EFAULT: the file shrank under us; ENOMEM: no room on the nodes the policy allows.
-  return errnoError(err, "madvise(MADV_POPULATE_READ)");
+  return errnoError(err, "mapping the file's pages (MADV_POPULATE_READ or a read of each page)");
 }
 
 Status MappedWindow::faultIn(const std::vector<PageRun>& runs) const {

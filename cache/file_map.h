@@ -61,6 +61,9 @@ class MappedWindow {
   Status faultIn(const std::vector<PageRun>& runs) const;
   // The same calls, for a holder to make in its copy of the mapping.
   std::vector<HolderCall> populateCalls(const std::vector<PageRun>& runs) const;
+  // Calls that map pages of `runs` already cached by reading a byte of each (kTouchEachPage):
+  // cheaper than populating, and they leave the pages' LRU state alone.
+  std::vector<HolderCall> touchCalls(const std::vector<PageRun>& runs) const;
   // The node of each page in `cached` (kNotCached for the others, -errno where the status query
   // says so). Fails only when the kernel refuses the query as a whole.
   Result<std::vector<int>> nodesOf(const std::vector<unsigned char>& cached,
@@ -73,13 +76,15 @@ class MappedWindow {
         length_(length),
         pages_((length + pageBytes() - 1) / pageBytes()) {}
 
+  std::vector<HolderCall> callsOver(const std::vector<PageRun>& runs, int advice) const;
+
   void* base_ = nullptr;
   uint64_t offset_ = 0;
   uint64_t length_ = 0;
   size_t pages_ = 0;
 };
 
-// What a failed MADV_POPULATE_READ (errno `err`) means for the window.
+// What a failed MADV_POPULATE_READ or touch call (errno `err`) means for the window.
 Error populateFailure(int err);
 
 // Where the pages `cached` marks in one window are: filled in by queryNodes.

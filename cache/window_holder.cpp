@@ -2,6 +2,8 @@
 #include "window_holder.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,15 +14,35 @@
 namespace softzone::cache::detail {
 namespace {
 
+// Where a touch that hit a page past the end of its file goes back to (the holder's only thread).
+sigjmp_buf touch_fault;
+size_t touch_stride = 4096;  // the page size, set before the fork
+
+void onTouchFault(int) { siglongjmp(touch_fault, 1); }
+
+// Reads a byte of each page of the call: 0, or EFAULT when a page is past the file's end.
+int touchEachPage(const HolderCall& call) {
+  if (sigsetjmp(touch_fault, 1) != 0) return EFAULT;
+  const volatile char* bytes = static_cast<const volatile char*>(call.address);
+  for (size_t offset = 0; offset < call.bytes; offset += touch_stride) (void)bytes[offset];
+  return 0;
+}
+
+int makeCall(const HolderCall& call) {
+  if (call.advice == kTouchEachPage) return touchEachPage(call);
+  return ::madvise(call.address, call.bytes, call.advice) == 0 ? 0 : errno;
+}
+
 // The holder's whole life: only async-signal-safe calls on memory prepared before the fork (the
 // parent has other threads; a lock one of them held would never be released here).
 [[noreturn]] void holderMain(const std::vector<std::vector<HolderCall>>& steps, int* results,
                              int progress_fd, int release_fd) {
+  struct sigaction on_bus {};
+  on_bus.sa_handler = onTouchFault;
+  ::sigaction(SIGBUS, &on_bus, nullptr);
   size_t index = 0;
   for (const std::vector<HolderCall>& step : steps) {
-    for (const HolderCall& call : step) {
-      results[index++] = ::madvise(call.address, call.bytes, call.advice) == 0 ? 0 : errno;
-    }
+    for (const HolderCall& call : step) results[index++] = makeCall(call);
     char done = 's';
     if (::write(progress_fd, &done, 1) != 1) ::_exit(1);  // the binder is gone
   }
@@ -57,6 +79,7 @@ Result<WindowHolder> WindowHolder::start(std::vector<std::vector<HolderCall>> st
     ::munmap(shared, results_bytes);
     return errnoError(err, "pipe");
   }
+  touch_stride = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(progress[0]);

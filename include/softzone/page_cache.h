@@ -141,6 +141,11 @@ struct BindOptions {
   std::map<dev_t, uint64_t> readahead_bytes;
   // Threads issuing the move calls; 0: zones::defaultMoveWorkers() (one per CPU, at most 8).
   int workers = 0;
+  // When set, `targets` and `free_bytes` are not known yet as the bind starts: this fills them,
+  // once, before the first page is read or moved, while the files opened so far stay mapped
+  // (zonectl reads the zones this way while the first files are opened and looked at). An error
+  // stops the bind there, with nothing read or moved: it is the report's stopped_by.
+  std::function<Status(BindOptions&)> await_targets;
 };
 
 struct BindReport {

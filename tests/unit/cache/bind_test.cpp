@@ -261,5 +261,64 @@ TEST_F(BindTest, TheWorkerBindFailingStopsBeforeAnything) {
   EXPECT_TRUE(kernel_.calls().empty());
 }
 
+// Whether this process maps `path` now (/proc/self/maps).
+bool mapsFile(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0)
+      return true;
+  }
+  return false;
+}
+
+TEST_F(BindTest, AwaitedTargetsArriveWhileTheFilesAreOpenAndBeforeAnyPageIsAskedAbout) {
+  std::vector<TreeFile> files = {makeFile("late", 12)};
+  BindOptions opts = options({});
+  int awaited = 0;
+  bool mapped_while_waiting = false;
+  size_t queries_before = 1;
+  opts.await_targets = [&](BindOptions& late) -> Status {
+    ++awaited;
+    mapped_while_waiting = mapsFile(files[0].path);
+    queries_before = kernel_.pids().size() + kernel_.calls().size();
+    late.targets = NodeSet::of({2});
+    late.free_bytes = {{2, 1 << 20}};
+    return {};
+  };
+  BindReport report = bindFiles(files, opts);
+  EXPECT_EQ(awaited, 1);
+  EXPECT_TRUE(mapped_while_waiting);
+  EXPECT_EQ(queries_before, 0u);  // no status query, no move before the targets are known
+  EXPECT_EQ(bound_to_, NodeSet::of({2}));
+  EXPECT_FALSE(report.stopped_by);
+  EXPECT_EQ(report.pages_migrated, 12u);
+  EXPECT_THAT(report.migrated_to, ElementsAre(Pair(2, 12)));
+}
+
+TEST_F(BindTest, TargetsThatCannotBeHadStopTheBindBeforeAnythingIsReadOrMoved) {
+  std::vector<TreeFile> files = {makeFile("one", 3), makeFile("two", 5)};
+  BindOptions opts = options({});
+  opts.await_targets = [](BindOptions&) -> Status { return badInput("unknown zone 'nope'"); };
+  BindReport report = bindFiles(files, opts);
+  ASSERT_TRUE(report.stopped_by);
+  EXPECT_THAT(report.stopped_by->describe(), HasSubstr("unknown zone 'nope'"));
+  EXPECT_TRUE(bound_to_.empty());  // the worker never took a policy
+  EXPECT_TRUE(kernel_.pids().empty());
+  EXPECT_TRUE(kernel_.calls().empty());
+  EXPECT_EQ(report.pages_migrated + report.pages_populated + report.pages_in_place, 0u);
+}
+
+TEST_F(BindTest, AwaitedTargetsThatAreEmptyAreRefused) {
+  std::vector<TreeFile> files = {makeFile("none", 2)};
+  BindOptions opts = options({});
+  opts.await_targets = [](BindOptions&) -> Status { return {}; };
+  BindReport report = bindFiles(files, opts);
+  ASSERT_TRUE(report.stopped_by);
+  EXPECT_THAT(report.stopped_by->describe(), HasSubstr("no target nodes"));
+  EXPECT_TRUE(kernel_.calls().empty());
+}
+
 }  // namespace
 }  // namespace softzone::cache

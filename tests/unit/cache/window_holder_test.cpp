@@ -83,5 +83,25 @@ TEST_F(WindowHolderTest, MapsStepByStepAndSaysWhatEachCallGot) {
   ::munmap(hole, pageSize());
 }
 
+TEST_F(WindowHolderTest, TouchingMapsTheCachedPagesAndAPagePastTheEndFailsOnlyItsCall) {
+  // The file shrinks to 4 pages after it was mapped: reading page 4 onwards is a SIGBUS.
+  ASSERT_EQ(::truncate((tree_.path() + "/file").c_str(), static_cast<off_t>(4 * pageSize())), 0);
+  char* base = static_cast<char*>(map_);
+  auto holder = WindowHolder::start({{{base, 4 * pageSize(), kTouchEachPage},
+                                      {base + 4 * pageSize(), 4 * pageSize(), kTouchEachPage},
+                                      {base + pageSize(), pageSize(), kTouchEachPage}},
+                                     {{base, pageSize(), kTouchEachPage}}});
+  ASSERT_TRUE(holder) << holder.error().describe();
+  auto first = holder->waitStep();
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_EQ(*first, (std::vector<int>{0, EFAULT, 0}));
+  EXPECT_GE(rssKbAt(holder->pid(), map_), static_cast<long>(4 * pageSize() / 1024));
+  EXPECT_EQ(rssKbAt(::getpid(), map_), 0);
+  // The holder carried on after the fault.
+  auto second = holder->waitStep();
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_EQ(*second, (std::vector<int>{0}));
+}
+
 }  // namespace
 }  // namespace softzone::cache::detail
