@@ -33,14 +33,16 @@ wait_status() {
 }
 
 # hold_start MIB [CMD...]: starts memhold with MIB MiB, through CMD when given (numactl ...),
-# waits until its memory is filled; sets HOLD_PID and HOLD_STATUS.
+# and with $HOLD_ARGS (memhold's own options, e.g. --thp off) when set; waits until its memory
+# is filled; sets HOLD_PID and HOLD_STATUS.
 hold_start() {
   mib=$1
   shift
   HOLD_STATUS=/tmp/memhold.$$.$mib.status
   rm -f "$HOLD_STATUS"
   last_status=
-  "$@" memhold --mib "$mib" --status "$HOLD_STATUS" &
+  # shellcheck disable=SC2086 # HOLD_ARGS is a list of options
+  "$@" memhold --mib "$mib" --status "$HOLD_STATUS" ${HOLD_ARGS:-} &
   HOLD_PID=$!
   wait_status "$HOLD_STATUS" "ready*" 900
 }

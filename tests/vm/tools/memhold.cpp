@@ -1,12 +1,14 @@
 // memhold: holds patterned anonymous memory in a guest and checks it byte for byte on demand.
 //
-//   memhold --mib N [--seed S] --status FILE [--threads T]
+//   memhold --mib N [--seed S] --status FILE [--threads T] [--thp off]
 //
 // Fills N MiB with a pattern that depends on every byte's offset and the seed, writes
 // "ready pid=P mib=N" to FILE, then waits. On SIGUSR1 it checks every byte and rewrites FILE with
 // "ok checks=K" or "bad offset=O expected=E got=G checks=K"; on SIGTERM it exits 0 (1 when any
 // check found a bad byte). With --threads, extra threads stay alive so "all threads" moves and
-// attaches are exercised. Tests use it to prove that migrations lose nothing.
+// attaches are exercised. With --thp off the memory is madvise(MADV_NOHUGEPAGE): 4 KiB pages even
+// where transparent huge pages are "always" (Debian's kernels), for comparisons with memory that
+// comes in 4 KiB pages (ext4's page cache). Tests use it to prove that migrations lose nothing.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   std::size_t mib = 0;
   uint64_t seed = 1;
   long threads = 0;
+  bool huge_pages = true;
   std::string status;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
@@ -84,6 +87,8 @@ int main(int argc, char** argv) {
       seed = static_cast<uint64_t>(numberArg(argv[i + 1], "--seed"));
     } else if (key == "--threads") {
       threads = numberArg(argv[i + 1], "--threads");
+    } else if (key == "--thp" && std::string(argv[i + 1]) == "off") {
+      huge_pages = false;
     } else if (key == "--status") {
       status = argv[i + 1];
     } else {
@@ -92,7 +97,8 @@ int main(int argc, char** argv) {
     }
   }
   if (mib == 0 || status.empty()) {
-    std::fprintf(stderr, "usage: memhold --mib N [--seed S] --status FILE [--threads T]\n");
+    std::fprintf(stderr,
+                 "usage: memhold --mib N [--seed S] --status FILE [--threads T] [--thp off]\n");
     return 2;
   }
 
@@ -107,6 +113,10 @@ int main(int argc, char** argv) {
   void* raw = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) {
     std::perror("memhold: mmap");
+    return 1;
+  }
+  if (!huge_pages && madvise(raw, bytes, MADV_NOHUGEPAGE) != 0) {
+    std::perror("memhold: madvise(MADV_NOHUGEPAGE)");
     return 1;
   }
   auto* memory = static_cast<uint8_t*>(raw);
