@@ -858,6 +858,7 @@ void putBack(const Session& session, const zones::PagesToLeave& leave, AttachRep
   }
   report.pages_put_back += put->pages_put_back;
   report.pages_put_back_failed += put->pages_failed;
+  report.pages_never_moved += put->pages_never_moved;
 }
 
 // Pages of `pid`'s anonymous ranges on `nodes`, by numa_maps. Those ranges hold none of the pages

@@ -13,9 +13,16 @@ std::string describeSharedLeft(const cpuset::AttachReport& report) {
   std::string text = std::to_string(report.pages_shared_left) +
                      " shared pages left in place (page cache on the shared zone's nodes or "
                      "mapped by other processes)";
-  if (report.pages_put_back + report.pages_put_back_failed == 0) return text;
-  return text + "; moved along with the rest, then " + std::to_string(report.pages_put_back) +
-         " put back, " + std::to_string(report.pages_put_back_failed) + " not";
+  if (report.pages_put_back + report.pages_put_back_failed == 0) {
+    if (report.pages_never_moved == 0) return text;
+    return text + "; the kernel's migration moved none of them";
+  }
+  text += "; moved along with the rest, then " + std::to_string(report.pages_put_back) +
+          " put back, " + std::to_string(report.pages_put_back_failed) + " not";
+  if (report.pages_never_moved > 0) {
+    text += " (" + std::to_string(report.pages_never_moved) + " never moved)";
+  }
+  return text;
 }
 
 }  // namespace
@@ -56,6 +63,7 @@ Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
       out["pages_shared_left"] = report.pages_shared_left;
       out["pages_put_back"] = report.pages_put_back;
       out["pages_put_back_failed"] = report.pages_put_back_failed;
+      out["pages_never_moved"] = report.pages_never_moved;
     }
     ctx.out << out.dump(2) << '\n';
   } else {

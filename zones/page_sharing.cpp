@@ -127,14 +127,26 @@ Status putBackRange(const FsRoot& root, pid_t pid, const RangeToLeave& leave,
   Mapping window(data, range.bytes());
   auto mine = [&](uint64_t address) { return window.base() + (address - range.start); };
   for (auto& [node, addresses] : groupByNode(leave.pages)) {
-    std::vector<void*> pages;
+    std::vector<void*> mapped;
     for (auto [first, end] : runsOf(addresses)) {
       // Maps the (cached) pages into zonectl's page tables, which move_pages(2) walks.
       (void)::madvise(reinterpret_cast<void*>(mine(first)), end - first, MADV_POPULATE_READ);
       for (uint64_t at = first; at < end; at += pageBytes()) {
-        pages.push_back(reinterpret_cast<void*>(mine(at)));
+        mapped.push_back(reinterpret_cast<void*>(mine(at)));
       }
     }
+    // Pages the migration left on their node are not put back (nor counted as if they were).
+    std::vector<int> now(mapped.size(), kStatusUnset);
+    bool asked = syscalls.movePages(0, mapped, nullptr, now.data(), 0) >= 0;
+    std::vector<void*> pages;
+    for (size_t i = 0; i < mapped.size(); ++i) {
+      if (asked && now[i] == node) {
+        ++report.pages_never_moved;
+      } else {
+        pages.push_back(mapped[i]);
+      }
+    }
+    if (pages.empty()) continue;
     std::vector<int> nodes(pages.size(), node);
     std::vector<int> status(pages.size(), kStatusUnset);
     long rc = syscalls.movePages(0, pages, nodes.data(), status.data(), MPOL_MF_MOVE_ALL);
@@ -305,12 +317,13 @@ Result<PutBackReport> putBackPages(const FsRoot& root, const PagesToLeave& leave
   PutBackReport report;
   for (const RangeToLeave& range : leave.ranges) {
     report.pages += range.pages.size();
-    uint64_t before = report.pages_put_back + report.pages_failed;
+    auto counted = [&] {
+      return report.pages_put_back + report.pages_never_moved + report.pages_failed;
+    };
+    uint64_t before = counted();
     Status done = putBackRange(root, leave.pid, range, syscalls, report);
     // The range unmapped meanwhile, or the process gone: its pages are no longer its to keep.
-    if (!done)
-      report.pages_failed +=
-          range.pages.size() - (report.pages_put_back + report.pages_failed - before);
+    if (!done) report.pages_failed += range.pages.size() - (counted() - before);
   }
   return report;
 }

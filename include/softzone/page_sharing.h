@@ -90,9 +90,10 @@ Result<PagesToLeave> findFilePagesOn(const FsRoot& root, pid_t pid, const NodeSe
 std::map<int, std::vector<uint64_t>> groupByNode(const std::vector<PageLocation>& pages);
 
 struct PutBackReport {
-  uint64_t pages = 0;  // pages that were to go back
-  uint64_t pages_put_back = 0;
-  uint64_t pages_failed = 0;  // still elsewhere (busy, evicted meanwhile, the range unmapped)
+  uint64_t pages = 0;              // pages that were to go back
+  uint64_t pages_put_back = 0;     // moved back to their node
+  uint64_t pages_never_moved = 0;  // still on their node: nothing to put back
+  uint64_t pages_failed = 0;       // still elsewhere (busy, evicted meanwhile, the range unmapped)
 };
 
 // Puts `leave`'s pages back on the nodes they were on: on cgroup v2 the kernel's attach moves
@@ -101,7 +102,8 @@ struct PutBackReport {
 // cache (or shmem), so zonectl maps the same
 // file through /proc/PID/map_files (root; a deleted file too), faults in only those pages (they
 // are cached: nothing is read) and moves its own mapping's pages with MPOL_MF_MOVE_ALL, one
-// call per target node. Live system only.
+// call per target node; a status query first tells the pages the migration did not move (they
+// are counted apart, not moved). Live system only.
 Result<PutBackReport> putBackPages(const FsRoot& root, const PagesToLeave& leave,
                                    const PageSyscalls& syscalls = kernelPageSyscalls());
 

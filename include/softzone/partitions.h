@@ -123,9 +123,11 @@ struct AttachReport {
   // shared zone's nodes or mapped by processes outside the attached set: zones::staysOnAttach).
   uint64_t pages_shared_left = 0;
   // cgroup v2, whose attach moves every page: of those, the pages zonectl put back on their
-  // nodes after the kernel had moved them, and those it could not.
+  // nodes after the kernel had moved them, those it could not, and those the kernel had not
+  // moved.
   uint64_t pages_put_back = 0;
   uint64_t pages_put_back_failed = 0;
+  uint64_t pages_never_moved = 0;
 };
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
                                      const std::vector<pid_t>& pids, bool migrate);

@@ -1,13 +1,22 @@
 // Tests for the attach rule (which pages stay), pagemap and kpagecount reads from fixture trees,
-// and findPagesToLeave over a fake process.
+// findPagesToLeave over a fake process, and putBackPages on a live child with a fake kernel's
+// nodes.
 #include "softzone/page_sharing.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "support/fake_tree.h"
@@ -225,6 +234,85 @@ TEST_F(FakeProcessTest, FindFilePagesOnTakesEveryFilePageOutsideSharedOrNot) {
   EXPECT_THAT(pages->ranges[1].pages,
               ElementsAre(PageLocation{pageAt(6), 1}, PageLocation{pageAt(7), 2}));
   EXPECT_FALSE(findFilePagesOn(root_, 99, outside_, kernel_));  // gone
+}
+
+// A kernel where every other page asked about is still on `home` (the migration left it there)
+// and the others are on another node; a move puts each page where it is asked to.
+class HalfMovedAway final : public PageSyscalls {
+ public:
+  explicit HalfMovedAway(int home) : home_(home) {}
+  long movePages(pid_t, std::span<void* const> pages, const int* nodes, int* status,
+                 int) const override {
+    std::lock_guard lock(mutex_);
+    if (nodes == nullptr) {
+      for (size_t i = 0; i < pages.size(); ++i) status[i] = i % 2 == 0 ? home_ : home_ + 1;
+      return 0;
+    }
+    moves_.push_back(pages.size());
+    for (size_t i = 0; i < pages.size(); ++i) status[i] = nodes[i];
+    return 0;
+  }
+  long migratePages(pid_t, const NodeSet&, const NodeSet&) const override { return -EINVAL; }
+  std::vector<size_t> moves() const {
+    std::lock_guard lock(mutex_);
+    return moves_;
+  }
+
+ private:
+  int home_;
+  mutable std::mutex mutex_;
+  mutable std::vector<size_t> moves_;  // the pages of each move call
+};
+
+TEST(PutBackPages, PagesStillOnTheirNodeAreCountedApartAndNotMoved) {
+  softzone::testing::FakeTree dir;
+  std::string path = dir.path() + "/shared.so";
+  std::ofstream(path) << std::string(4 * kPage, 's');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* data = ::mmap(nullptr, 4 * kPage, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(data, MAP_FAILED);
+  pid_t child = ::fork();  // inherits the mapping at the same address
+  if (child == 0) {
+    for (;;) ::pause();
+  }
+  ASSERT_GT(child, 0);
+  uint64_t start = reinterpret_cast<uint64_t>(data);
+  char name[64];
+  std::snprintf(name, sizeof name, "/proc/%d/map_files/%lx-%lx", child,
+                static_cast<unsigned long>(start), static_cast<unsigned long>(start + 4 * kPage));
+  int probe = ::open(name, O_RDONLY | O_CLOEXEC);
+  if (probe < 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ::munmap(data, 4 * kPage);
+    GTEST_SKIP() << "map_files needs root here: " << std::strerror(errno);
+  }
+  ::close(probe);
+
+  PagesToLeave leave;
+  leave.pid = child;
+  RangeToLeave range;
+  range.range.start = start;
+  range.range.end = start + 4 * kPage;
+  range.range.perms = "r--s";
+  range.range.path = path;
+  for (uint64_t i = 0; i < 4; ++i) range.pages.push_back({start + i * kPage, 1});
+  leave.ranges.push_back(range);
+  HalfMovedAway kernel(1);
+  auto fs = FsRoot::live();
+  ASSERT_TRUE(fs);
+  auto put = putBackPages(*fs, leave, kernel);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::munmap(data, 4 * kPage);
+  ASSERT_TRUE(put) << put.error().describe();
+  EXPECT_EQ(put->pages, 4u);
+  EXPECT_EQ(put->pages_never_moved, 2u);
+  EXPECT_EQ(put->pages_put_back, 2u);
+  EXPECT_EQ(put->pages_failed, 0u);
+  EXPECT_THAT(kernel.moves(), ElementsAre(2u));  // only the pages that had left were moved
 }
 
 }  // namespace

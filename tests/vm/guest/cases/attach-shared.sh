@@ -77,8 +77,12 @@ expect_eq "pages left on the shared nodes or shared" true \
   "$([ "$(json_value "$out/attach.json" pages_shared_left)" -gt 0 ] && echo true || echo false)"
 if [ "$SOFTZONE_CGROUP" = v2 ]; then
   put_back=$(json_value "$out/attach.json" pages_put_back)
-  echo "v2: pages the kernel moved and zonectl put back: $put_back"
+  not_back=$(json_value "$out/attach.json" pages_put_back_failed)
+  never=$(json_value "$out/attach.json" pages_never_moved)
+  left=$(json_value "$out/attach.json" pages_shared_left)
+  echo "v2: of $left shared pages, the kernel moved and zonectl put back $put_back, $not_back not; $never never moved"
   [ "$put_back" -gt 0 ] || fail "v2: nothing put back"
+  expect_eq "put back + not put back + never moved" "$left" $((put_back + not_back + never))
 fi
 zonectl attach A $pid | tee "$out/attach-again.txt"
 grep -q "put back\|left in place" "$out/attach-again.txt" || fail "the text report does not say what was left"
