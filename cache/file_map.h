@@ -56,9 +56,11 @@ class MappedWindow {
   // wait: MADV_WILLNEED, the readahead(2) path, one call per `chunk_bytes` (the kernel reads at
   // most one device request's worth per call and drops the rest).
   void startReading(const std::vector<PageRun>& runs, uint64_t chunk_bytes) const;
-  // Maps the pages of `runs` into this process (MADV_POPULATE_READ), reading any that are not
-  // cached with the calling thread's memory policy.
-  Status faultIn(const std::vector<PageRun>& runs) const;
+  // Maps the cached pages of `runs` into this process by reading a byte of each (touchCalls):
+  // unlike MADV_POPULATE_READ it does not mark them accessed, and the window is made sequential
+  // before it is unmapped, so looking leaves the pages' LRU state as it was. A page evicted
+  // meanwhile is read back (one page: with turnOffReadahead). EFAULT if the file shrank.
+  Status touchIn(const std::vector<PageRun>& runs) const;
   // The same calls, for a holder to make in its copy of the mapping.
   std::vector<HolderCall> populateCalls(const std::vector<PageRun>& runs) const;
   // Calls that map pages of `runs` already cached by reading a byte of each (kTouchEachPage):
@@ -82,6 +84,7 @@ class MappedWindow {
   uint64_t offset_ = 0;
   uint64_t length_ = 0;
   size_t pages_ = 0;
+  mutable bool touched_ = false;  // pages were mapped in here: see the destructor
 };
 
 // What a failed MADV_POPULATE_READ or touch call (errno `err`) means for the window.

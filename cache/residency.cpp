@@ -49,7 +49,7 @@ Status lookAtWindow(const detail::MappedWindow& window, bool per_node,
   file.cached_pages += cached_count;
   if (!per_node || cached_count == 0) return {};
   SZ_CHECK(window.turnOffReadahead());
-  SZ_CHECK(window.faultIn(runsOf(cached, true)));
+  SZ_CHECK(window.touchIn(runsOf(cached, true)));
   SZ_TRY(nodes, window.nodesOf(cached, syscalls));
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (cached[i] == 0) continue;

@@ -14,22 +14,19 @@
 namespace softzone::cache::detail {
 namespace {
 
-// Where a touch that hit a page past the end of its file goes back to (the holder's only thread).
-sigjmp_buf touch_fault;
-size_t touch_stride = 4096;  // the page size, set before the fork
+// Where a touch that hit a page past the end of its file goes back to, on this thread (none:
+// the SIGBUS is not a touch's, and kills as it would have).
+thread_local sigjmp_buf* touch_escape = nullptr;
+const size_t touch_stride = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 
-void onTouchFault(int) { siglongjmp(touch_fault, 1); }
-
-// Reads a byte of each page of the call: 0, or EFAULT when a page is past the file's end.
-int touchEachPage(const HolderCall& call) {
-  if (sigsetjmp(touch_fault, 1) != 0) return EFAULT;
-  const volatile char* bytes = static_cast<const volatile char*>(call.address);
-  for (size_t offset = 0; offset < call.bytes; offset += touch_stride) (void)bytes[offset];
-  return 0;
+void onTouchFault(int signal) {
+  if (touch_escape != nullptr) siglongjmp(*touch_escape, 1);
+  ::signal(signal, SIG_DFL);
+  ::raise(signal);
 }
 
 int makeCall(const HolderCall& call) {
-  if (call.advice == kTouchEachPage) return touchEachPage(call);
+  if (call.advice == kTouchEachPage) return touchPages(call.address, call.bytes);
   return ::madvise(call.address, call.bytes, call.advice) == 0 ? 0 : errno;
 }
 
@@ -37,9 +34,7 @@ int makeCall(const HolderCall& call) {
 // parent has other threads; a lock one of them held would never be released here).
 [[noreturn]] void holderMain(const std::vector<std::vector<HolderCall>>& steps, int* results,
                              int progress_fd, int release_fd) {
-  struct sigaction on_bus {};
-  on_bus.sa_handler = onTouchFault;
-  ::sigaction(SIGBUS, &on_bus, nullptr);
+  TouchGuard guard;
   size_t index = 0;
   for (const std::vector<HolderCall>& step : steps) {
     for (const HolderCall& call : step) results[index++] = makeCall(call);
@@ -53,6 +48,27 @@ int makeCall(const HolderCall& call) {
 }
 
 }  // namespace
+
+TouchGuard::TouchGuard() noexcept {
+  struct sigaction on_bus {};
+  on_bus.sa_handler = onTouchFault;
+  ::sigaction(SIGBUS, &on_bus, &previous_);
+}
+
+TouchGuard::~TouchGuard() { ::sigaction(SIGBUS, &previous_, nullptr); }
+
+int touchPages(const void* address, size_t bytes) noexcept {
+  sigjmp_buf escape;
+  if (sigsetjmp(escape, 1) != 0) {
+    touch_escape = nullptr;
+    return EFAULT;
+  }
+  touch_escape = &escape;
+  const volatile char* page = static_cast<const volatile char*>(address);
+  for (size_t offset = 0; offset < bytes; offset += touch_stride) (void)page[offset];
+  touch_escape = nullptr;
+  return 0;
+}
 
 Result<WindowHolder> WindowHolder::start(std::vector<std::vector<HolderCall>> steps) {
   size_t calls = 0;
@@ -79,7 +95,6 @@ Result<WindowHolder> WindowHolder::start(std::vector<std::vector<HolderCall>> st
     ::munmap(shared, results_bytes);
     return errnoError(err, "pipe");
   }
-  touch_stride = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(progress[0]);

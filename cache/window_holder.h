@@ -2,6 +2,7 @@
 // asks where their pages are and moves them through its pid.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -17,6 +18,24 @@ namespace softzone::cache::detail {
 // LRU state alone where MADV_POPULATE_READ marks each page accessed. A page past the end of a
 // file that shrank (SIGBUS) ends the call with EFAULT.
 constexpr int kTouchEachPage = -1;
+
+// While alive, a SIGBUS raised by touchPages on this thread ends that call instead of the
+// process: a file mapped by bind or residency may shrink under it. Only async-signal-safe calls,
+// so a holder (a child forked from a threaded process) can use it.
+class TouchGuard {
+ public:
+  TouchGuard() noexcept;
+  TouchGuard(const TouchGuard&) = delete;
+  TouchGuard& operator=(const TouchGuard&) = delete;
+  ~TouchGuard();
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// Reads a byte of each page of [address, address + bytes) under a TouchGuard: 0, or EFAULT when
+// a page is past the end of its file.
+int touchPages(const void* address, size_t bytes) noexcept;
 
 // One call the holder makes: madvise(2), or kTouchEachPage.
 struct HolderCall {

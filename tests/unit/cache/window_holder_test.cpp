@@ -103,5 +103,19 @@ TEST_F(WindowHolderTest, TouchingMapsTheCachedPagesAndAPagePastTheEndFailsOnlyIt
   EXPECT_EQ(*second, (std::vector<int>{0}));
 }
 
+TEST_F(WindowHolderTest, InThisProcessAFaultPastTheEndFailsTheTouchAndTheHandlerIsRestored) {
+  ASSERT_EQ(::truncate((tree_.path() + "/file").c_str(), static_cast<off_t>(pageSize())), 0);
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &before), 0);  // SIG_DFL, or a sanitizer's
+  {
+    TouchGuard guard;
+    EXPECT_EQ(touchPages(map_, 4 * pageSize()), EFAULT);
+    EXPECT_EQ(touchPages(map_, pageSize()), 0);  // the guard still works after a fault
+  }
+  struct sigaction now {};
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, before.sa_handler);
+}
+
 }  // namespace
 }  // namespace softzone::cache::detail

@@ -62,4 +62,22 @@ expect_eq "pages migrated again" 0 "$(json_value "$out/bind-again.json" pages_mi
 expect_eq "pages populated again" 0 "$(json_value "$out/bind-again.json" pages_populated)"
 expect_eq "pages in place" "$pages" "$(json_value "$out/bind-again.json" pages_in_place)"
 
+step "residency looks without promoting the pages it looks at"
+# Read once, the tree's pages sit on the inactive list, referenced. Looking at where they are
+# maps them: MADV_POPULATE_READ would mark each accessed (the second access: activated) and so
+# would unmapping a mapping that is not sequential (6.1). Measured on the classic LRU lists;
+# with MGLRU (6.12) Active(file) does not follow accesses and the check is only printed.
+drop_caches
+find "$TREE" -type f | xargs cat >/dev/null
+active_file_kb() { awk '/^Active\(file\):/ { print $2 }' /proc/meminfo; }
+before=$(active_file_kb)
+zonectl residency "$TREE" >/dev/null
+zonectl residency "$TREE" >/dev/null
+after=$(active_file_kb)
+echo "Active(file): $before -> $after kB, the tree is $((pages * 4)) kB"
+if [ "$(cat /sys/kernel/mm/lru_gen/enabled 2>/dev/null || echo 0x0000)" = 0x0000 ]; then
+  [ $((after - before)) -lt "$pages" ] || # kB: a quarter of the tree
+    fail "residency activated the tree's pages: Active(file) $before -> $after kB"
+fi
+
 echo "bind: ok"
