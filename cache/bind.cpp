@@ -319,6 +319,11 @@ class Binder {
     auto holder = detail::WindowHolder::start(std::move(plan.steps));
     if (!holder) return dropGroup(std::move(holder).error());
     holder_.emplace(std::move(*holder));
+    // The holder has its own copy of every window now. Windows with pages being read in stay
+    // mapped here too: a short read is counted with mincore.
+    for (PendingWindow& pending : group_) {
+      if (pending.missing.empty()) pending.window.unmapHere();
+    }
     for (size_t step = 0; step < locate_steps; ++step) {
       auto mapped = holder_->waitStep();
       if (!mapped) return dropGroup(std::move(mapped).error());

@@ -66,10 +66,16 @@ MappedWindow::MappedWindow(MappedWindow&& other) noexcept
       offset_(other.offset_),
       length_(other.length_),
       pages_(other.pages_),
-      touched_(other.touched_) {}
+      touched_(other.touched_),
+      mapped_here_(other.mapped_here_) {}
+
+void MappedWindow::unmapHere() noexcept {
+  if (base_ != nullptr && mapped_here_) ::munmap(base_, length_);
+  mapped_here_ = false;
+}
 
 MappedWindow::~MappedWindow() {
-  if (base_ == nullptr) return;
+  if (base_ == nullptr || !mapped_here_) return;
   // Unmapping marks each young page accessed unless the mapping is sequential (6.1; 6.12 also
   // spares random ones): pages only looked at would be activated.
   if (touched_) (void)::madvise(base_, length_, MADV_SEQUENTIAL);
@@ -81,6 +87,7 @@ void* MappedWindow::page(size_t index) const noexcept {
 }
 
 Result<std::vector<unsigned char>> MappedWindow::cachedPages() const {
+  if (!mapped_here_) return errnoError(EINVAL, "mincore: the window is no longer mapped here");
   std::vector<unsigned char> vec(pages_);
   if (::mincore(base_, length_, vec.data()) != 0) return errnoError(errno, "mincore");
   for (unsigned char& v : vec) v &= 1;  // the other bits are reserved

@@ -52,6 +52,11 @@ class MappedWindow {
   HolderCall sequentialCall() const;
   // mincore: 1 for each page in the page cache.
   Result<std::vector<unsigned char>> cachedPages() const;
+  // Drops this process's mapping and keeps the addresses, for a holder forked after the window
+  // was mapped, which maps it at the same place: each page moved is then looked for in one
+  // mapping of its file, not two (bind's moves, 6.1 under emulation: 229 -> 218 ms per 100 MiB).
+  // cachedPages() fails afterwards.
+  void unmapHere() noexcept;
   // Starts reading the pages of `runs` in, with the calling thread's memory policy, and does not
   // wait: MADV_WILLNEED, the readahead(2) path, one call per `chunk_bytes` (the kernel reads at
   // most one device request's worth per call and drops the rest).
@@ -85,6 +90,7 @@ class MappedWindow {
   uint64_t length_ = 0;
   size_t pages_ = 0;
   mutable bool touched_ = false;  // pages were mapped in here: see the destructor
+  bool mapped_here_ = true;       // false after unmapHere()
 };
 
 // What a failed MADV_POPULATE_READ or touch call (errno `err`) means for the window.

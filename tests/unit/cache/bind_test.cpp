@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -46,6 +47,7 @@ class FakeNodes final : public zones::PageSyscalls {
       return 0;
     }
     calls_.push_back({nodes[0], pages.size(), flags});
+    if (on_move_) on_move_();
     if (refuse_ != 0) return -refuse_;
     if (move_every_other_) {
       // Like migrate_pages() giving up on some pages: a positive count, no statuses written.
@@ -82,6 +84,7 @@ class FakeNodes final : public zones::PageSyscalls {
   void failPagesWith(int err) { fail_with_ = err; }
   void refuseCallsWith(int err) { refuse_ = err; }
   void moveEveryOtherPage() { move_every_other_ = true; }
+  void onMove(std::function<void()> hook) { on_move_ = std::move(hook); }
 
  private:
   mutable std::mutex mutex_;
@@ -91,7 +94,20 @@ class FakeNodes final : public zones::PageSyscalls {
   int fail_with_ = 0;
   int refuse_ = 0;
   bool move_every_other_ = false;
+  std::function<void()> on_move_;  // called (under the lock) at every move call
 };
+
+// Whether this process maps `path` now (/proc/self/maps).
+bool mapsFile(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0)
+      return true;
+  }
+  return false;
+}
 
 class BindTest : public ::testing::Test {
  public:
@@ -123,7 +139,11 @@ TEST_F(BindTest, CachedPagesElsewhereMoveWithMoveAllGroupedByTarget) {
   std::vector<TreeFile> files = {makeFile("a", 40)};
   BindOptions opts = options(NodeSet::of({1, 2}));
   opts.free_bytes = {{1, 3 << 20}, {2, 1 << 20}};
+  int moves_while_mapped_here = 0;
+  kernel_.onMove([&] { moves_while_mapped_here += mapsFile(files[0].path) ? 1 : 0; });
   BindReport report = bindFiles(files, opts);
+  // Only the holder maps the file while its pages move: one mapping for the kernel to look in.
+  EXPECT_EQ(moves_while_mapped_here, 0);
   EXPECT_EQ(bound_to_, NodeSet::of({1, 2}));
   EXPECT_FALSE(report.stopped_by);
   EXPECT_EQ(report.files, 1u);
@@ -259,18 +279,6 @@ TEST_F(BindTest, TheWorkerBindFailingStopsBeforeAnything) {
   ASSERT_TRUE(report.stopped_by);
   EXPECT_EQ(report.files, 0u);
   EXPECT_TRUE(kernel_.calls().empty());
-}
-
-// Whether this process maps `path` now (/proc/self/maps).
-bool mapsFile(const std::string& path) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.size() >= path.size() &&
-        line.compare(line.size() - path.size(), path.size(), path) == 0)
-      return true;
-  }
-  return false;
 }
 
 TEST_F(BindTest, AwaitedTargetsArriveWhileTheFilesAreOpenAndBeforeAnyPageIsAskedAbout) {
