@@ -427,34 +427,45 @@ class Binder {
 
   // One move_pages call's pages (entries of the group) and what the kernel said.
   struct MoveCall {
-    int node = 0;
     std::vector<size_t> entries;
     std::vector<void*> addresses;
+    std::vector<int> targets;  // each page's target node, a target's pages together
     std::vector<int> status;
     long rc = 0;
   };
 
+  // The calls: each worker's is a share of every target's pages, one target after the other (the
+  // kernel moves each target's run as a batch). Every move_pages call starts by draining every
+  // CPU's LRU caches and waiting for an RCU grace period, so a call per worker rather than one
+  // per target and worker; more only when a call would pass kMoveBatchPages.
+  std::vector<MoveCall> planCalls(const std::vector<MoveBatch>& batches,
+                                  const std::vector<std::pair<size_t, size_t>>& where) const {
+    size_t pages = 0;
+    for (const MoveBatch& batch : batches) pages += batch.pages.size();
+    if (pages == 0) return {};
+    size_t count = std::clamp<size_t>(pages / kMinPagesPerCall, 1, moveWorkers());
+    count = std::max(count, (pages + detail::kMoveBatchPages - 1) / detail::kMoveBatchPages);
+    std::vector<MoveCall> calls(count);
+    for (const MoveBatch& batch : batches) {
+      size_t size = batch.pages.size();
+      for (size_t k = 0; k < count; ++k) {
+        // Share k of this target's pages: [size*k/count, size*(k+1)/count).
+        for (size_t at = size * k / count; at < size * (k + 1) / count; ++at) {
+          const auto& [w, i] = where[batch.pages[at]];
+          calls[k].entries.push_back(batch.pages[at]);
+          calls[k].addresses.push_back(group_[w].window.page(i));
+          calls[k].targets.push_back(batch.node);
+        }
+      }
+    }
+    std::erase_if(calls, [](const MoveCall& call) { return call.entries.empty(); });
+    return calls;
+  }
+
   void moveMisplaced(const std::vector<int>& nodes_after,
                      const std::vector<std::pair<size_t, size_t>>& where) {
     auto batches = planCacheMoves(nodes_after, options_.targets, free_bytes_, detail::pageBytes());
-    std::vector<MoveCall> calls;
-    for (const MoveBatch& batch : batches) {
-      // Each target's pages split between the workers, so they finish together.
-      size_t chunk = std::clamp((batch.pages.size() + moveWorkers() - 1) / moveWorkers(),
-                                kMinPagesPerCall, detail::kMoveBatchPages);
-      for (size_t first = 0; first < batch.pages.size(); first += chunk) {
-        MoveCall call;
-        call.node = batch.node;
-        size_t end = std::min(batch.pages.size(), first + chunk);
-        call.entries.assign(batch.pages.begin() + static_cast<std::ptrdiff_t>(first),
-                            batch.pages.begin() + static_cast<std::ptrdiff_t>(end));
-        for (size_t entry : call.entries) {
-          const auto& [w, i] = where[entry];
-          call.addresses.push_back(group_[w].window.page(i));
-        }
-        calls.push_back(std::move(call));
-      }
-    }
+    std::vector<MoveCall> calls = planCalls(batches, where);
     runCalls(calls);
     for (const MoveCall& call : calls) recordCall(call, where);
   }
@@ -471,8 +482,7 @@ class Binder {
       call.rc = -stop;
       return;
     }
-    std::vector<int> targets(call.addresses.size(), call.node);
-    call.rc = syscalls_.movePages(holder_->pid(), call.addresses, targets.data(),
+    call.rc = syscalls_.movePages(holder_->pid(), call.addresses, call.targets.data(),
                                   call.status.data(), MPOL_MF_MOVE_ALL);
     // A positive return counts pages not moved without saying which, and the kernel may leave
     // the statuses of the whole call unwritten: ask where the pages are now.
@@ -499,7 +509,9 @@ class Binder {
     ++report_.move_calls;
     if (call.rc < 0) {
       int err = static_cast<int>(-call.rc);
-      stopIfFatal(err, call.node);
+      NodeSet targets;
+      for (int node : call.targets) targets.insert(node);
+      stopIfFatal(err, targets);
       for (size_t entry : call.entries) state(entry).moved_status = -err;
       return;
     }
@@ -524,7 +536,7 @@ class Binder {
 
   // A move call refused as a whole: permission and bad targets stop everything (every later call
   // would fail the same way); anything else fails only that call's pages.
-  void stopIfFatal(int err, int node) {
+  void stopIfFatal(int err, const NodeSet& nodes) {
     if (err == EPERM || err == EACCES) {
       report_.stopped_by =
           errnoError(err,
@@ -532,7 +544,7 @@ class Binder {
                      "processes may map needs CAP_SYS_NICE (run as root)");
     } else if (err == ENODEV || err == EINVAL) {
       report_.stopped_by = errnoError(
-          err, "move_pages to node " + std::to_string(node) + ": the kernel refused the target");
+          err, "move_pages to node(s) " + nodes.format() + ": the kernel refused the target");
     } else {
       return;
     }

@@ -30,7 +30,7 @@ constexpr int kStartNode = 3;
 class FakeNodes final : public zones::PageSyscalls {
  public:
   struct Call {
-    int node;
+    std::vector<std::pair<int, size_t>> runs;  // (target node, pages) of each run, in order
     size_t pages;
     int flags;
   };
@@ -46,7 +46,13 @@ class FakeNodes final : public zones::PageSyscalls {
       }
       return 0;
     }
-    calls_.push_back({nodes[0], pages.size(), flags});
+    Call call{{}, pages.size(), flags};
+    for (size_t i = 0; i < pages.size(); ++i) {
+      if (call.runs.empty() || call.runs.back().first != nodes[i])
+        call.runs.push_back({nodes[i], 0});
+      ++call.runs.back().second;
+    }
+    calls_.push_back(std::move(call));
     if (on_move_) on_move_();
     if (refuse_ != 0) return -refuse_;
     if (move_every_other_) {
@@ -154,13 +160,11 @@ TEST_F(BindTest, CachedPagesElsewhereMoveWithMoveAllGroupedByTarget) {
   // Three quarters of the free memory is on node 1.
   EXPECT_THAT(report.migrated_to, ElementsAre(Pair(1, 30), Pair(2, 10)));
   auto calls = kernel_.calls();
-  ASSERT_EQ(calls.size(), 2u);  // one call per target
-  EXPECT_EQ(calls[0].node, 1);
-  EXPECT_EQ(calls[0].pages, 30u);
-  EXPECT_EQ(calls[1].node, 2);
-  EXPECT_EQ(calls[1].pages, 10u);
-  for (const auto& call : calls) EXPECT_EQ(call.flags, MPOL_MF_MOVE_ALL);
-  EXPECT_EQ(report.move_calls, 2u);
+  // 40 pages are not two calls' worth: one call, each target's pages together.
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_THAT(calls[0].runs, ElementsAre(Pair(1, 30), Pair(2, 10)));
+  EXPECT_EQ(calls[0].flags, MPOL_MF_MOVE_ALL);
+  EXPECT_EQ(report.move_calls, 1u);
   // Asked and moved through the holder, a child that is gone once bind returns.
   auto pids = kernel_.pids();
   ASSERT_EQ(pids.size(), 1u);
@@ -191,6 +195,20 @@ TEST_F(BindTest, EachTargetsPagesAreSplitBetweenTheWorkers) {
 
 TEST_F(BindTest, OneWorkerMovesEachTargetInOneCall) {
   EXPECT_THAT(callSizesWith(*this, 1), ElementsAre(2048));
+}
+
+TEST_F(BindTest, EachWorkersCallTakesAShareOfEveryTarget) {
+  // Every move_pages call drains every CPU's LRU caches and waits for RCU first: one call per
+  // worker, each with half of each target's pages, one target after the other.
+  std::vector<TreeFile> files = {makeFile("two", 2048)};
+  BindOptions opts = options(NodeSet::of({1, 2}));
+  opts.workers = 2;
+  BindReport report = bindFiles(files, opts);
+  EXPECT_EQ(report.pages_migrated, 2048u);
+  EXPECT_THAT(report.migrated_to, ElementsAre(Pair(1, 1024), Pair(2, 1024)));
+  auto calls = kernel_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  for (const auto& call : calls) EXPECT_THAT(call.runs, ElementsAre(Pair(1, 512), Pair(2, 512)));
 }
 
 TEST_F(BindTest, ColdFilesAreReadInAndCachedOnesMovedInOneGroup) {
