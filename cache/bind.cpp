@@ -125,7 +125,6 @@ class Binder {
     if (options_.targets.empty()) return badInput("no target nodes to bind to");
     SZ_CHECK(options_.bind_thread ? options_.bind_thread(options_.targets)
                                   : bindThreadTo(options_.targets));
-    free_bytes_ = options_.free_bytes;
     targets_ready_ = true;
     return {};
   }
@@ -324,7 +323,25 @@ class Binder {
     for (PendingWindow& pending : group_) {
       if (pending.missing.empty()) pending.window.unmapHere();
     }
-    for (size_t step = 0; step < locate_steps; ++step) {
+    bool located = locateSlices(plan, locate_steps);
+    report_.look_ms += msSince(look_start);
+    if (!located) return false;
+    auto read_start = Clock::now();
+    bool finished = finishReads(plan);
+    report_.read_ms += msSince(read_start);
+    if (!finished) return false;
+    for (PendingWindow& pending : group_) {
+      for (size_t i = 0; i < pending.pages.size(); ++i) {
+        pending.pages[i].node_after = pending.nodes_after[i];
+      }
+    }
+    return true;
+  }
+
+  // Where the cached pages were before anything moved: each slice asked about as soon as the
+  // holder has mapped it. False when the holder died (the group is dropped).
+  bool locateSlices(const HolderPlan& plan, size_t steps) {
+    for (size_t step = 0; step < steps; ++step) {
       auto mapped = holder_->waitStep();
       if (!mapped) return dropGroup(std::move(mapped).error());
       for (auto [pending, err] : failedCalls(plan.callers[step], *mapped)) {
@@ -337,8 +354,12 @@ class Binder {
         if (pending.missing.empty()) pending.nodes_after = std::move(nodes);
       });
     }
-    report_.look_ms += msSince(look_start);
-    auto read_start = Clock::now();
+    return true;
+  }
+
+  // The holder's last step, the reads: waits for it, then where each page read in went. False
+  // when the holder died (the group is dropped).
+  bool finishReads(const HolderPlan& plan) {
     auto read = holder_->waitStep();
     if (!read) return dropGroup(std::move(read).error());
     std::map<PendingWindow*, int> short_reads = failedCalls(plan.callers.back(), *read);
@@ -359,12 +380,6 @@ class Binder {
     locate(plan.reading, [](PendingWindow& pending, std::vector<int> nodes) {
       pending.nodes_after = std::move(nodes);
     });
-    report_.read_ms += msSince(read_start);
-    for (PendingWindow& pending : group_) {
-      for (size_t i = 0; i < pending.pages.size(); ++i) {
-        pending.pages[i].node_after = pending.nodes_after[i];
-      }
-    }
     return true;
   }
 
@@ -464,7 +479,9 @@ class Binder {
 
   void moveMisplaced(const std::vector<int>& nodes_after,
                      const std::vector<std::pair<size_t, size_t>>& where) {
-    auto batches = planCacheMoves(nodes_after, options_.targets, free_bytes_, detail::pageBytes());
+    // free_bytes goes down as pages are placed, so the next group is shared out by what is left.
+    auto batches =
+        planCacheMoves(nodes_after, options_.targets, options_.free_bytes, detail::pageBytes());
     std::vector<MoveCall> calls = planCalls(batches, where);
     runCalls(calls);
     for (const MoveCall& call : calls) recordCall(call, where);
@@ -616,18 +633,18 @@ class Binder {
     }
   }
 
-  BindOptions options_;  // a copy: await_targets fills in the targets
+  // A copy: await_targets fills in the targets, and free_bytes is spent as pages are placed.
+  BindOptions options_;
   const zones::PageSyscalls& syscalls_;
   bool targets_ready_ = false;
-  std::map<int, uint64_t> free_bytes_;
   BindReport& report_;
   // The group: windows prepared and waiting for their moves, and the files they belong to.
   std::vector<PendingWindow> group_;
   std::vector<PendingFile> group_files_;
   size_t group_pages_ = 0;
   int stop_errno_ = 0;  // the errno that stopped the run, for the pages it leaves unmoved
-  std::atomic<int> stop_errno_candidate_{
-      0};  // a fatal errno met by a call: later ones are not made
+  // A fatal errno met by a call (on any worker): later calls are not made.
+  std::atomic<int> stop_errno_candidate_{0};
   // The group's pages mapped in a child, for the status queries and the moves.
   std::optional<detail::WindowHolder> holder_;
 };

@@ -20,8 +20,6 @@ constexpr int kKpfDirty = 4;
 constexpr int kKpfWriteback = 8;
 constexpr std::string_view kSelfPagemap = "/proc/self/pagemap";
 constexpr std::string_view kKpageflags = "/proc/kpageflags";
-// Addresses per status query: the arrays stay small and the syscall cost still vanishes.
-constexpr size_t kQueryBatchPages = 16384;
 constexpr int kStatusUnset = INT_MIN;
 
 std::optional<uint64_t> readWordAt(const FsRoot& proc, std::string_view path, uint64_t index) {
@@ -133,7 +131,7 @@ Error populateFailure(int err) {
   return errnoError(err, "mapping the file's pages (MADV_POPULATE_READ or a read of each page)");
 }
 
-Status MappedWindow::touchIn(const std::vector<PageRun>& runs) const {
+Status MappedWindow::touchIn(const std::vector<PageRun>& runs) {
   touched_ = true;
   TouchGuard guard;
   for (const HolderCall& call : touchCalls(runs)) {
@@ -157,12 +155,11 @@ void queryNodes(pid_t pid, std::span<NodeQuery> queries, const zones::PageSyscal
   auto flush = [&] {
     if (batch.empty()) return;
     status.assign(batch.size(), kStatusUnset);
-    long rc = syscalls.movePages(pid, batch, nullptr, status.data(), 0);
+    Status answered = zones::queryStatuses(syscalls, pid, batch, status);
     for (size_t i = 0; i < batch.size(); ++i) {
       auto [query, page] = asked[i];
-      if (rc < 0) {
-        if (query->status)
-          query->status = errnoError(static_cast<int>(-rc), "move_pages status query");
+      if (!answered) {
+        if (query->status) query->status = answered;
         continue;
       }
       query->nodes[page] = status[i] == kStatusUnset ? -ENOENT : status[i];
@@ -178,7 +175,7 @@ void queryNodes(pid_t pid, std::span<NodeQuery> queries, const zones::PageSyscal
       if ((*query.cached)[i] == 0) continue;
       batch.push_back(window.page(i));
       asked.emplace_back(&query, i);
-      if (batch.size() == kQueryBatchPages) flush();
+      if (batch.size() == zones::kQueryBatchPages) flush();
     }
   }
   flush();

@@ -65,8 +65,9 @@ class MappedWindow {
   // unlike MADV_POPULATE_READ it does not mark them accessed, and the window is made sequential
   // before it is unmapped, so looking leaves the pages' LRU state as it was. A page evicted
   // meanwhile is read back (one page: with turnOffReadahead). EFAULT if the file shrank.
-  Status touchIn(const std::vector<PageRun>& runs) const;
-  // The same calls, for a holder to make in its copy of the mapping.
+  Status touchIn(const std::vector<PageRun>& runs);
+  // MADV_POPULATE_READ over `runs`, for a holder to make in its copy of the mapping: maps the
+  // pages, reading any that are not cached with the holder's memory policy.
   std::vector<HolderCall> populateCalls(const std::vector<PageRun>& runs) const;
   // Calls that map pages of `runs` already cached by reading a byte of each (kTouchEachPage):
   // cheaper than populating, and they leave the pages' LRU state alone.
@@ -89,8 +90,8 @@ class MappedWindow {
   uint64_t offset_ = 0;
   uint64_t length_ = 0;
   size_t pages_ = 0;
-  mutable bool touched_ = false;  // pages were mapped in here: see the destructor
-  bool mapped_here_ = true;       // false after unmapHere()
+  bool touched_ = false;     // pages were mapped in here: see the destructor
+  bool mapped_here_ = true;  // false after unmapHere()
 };
 
 // What a failed MADV_POPULATE_READ or touch call (errno `err`) means for the window.

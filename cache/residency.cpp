@@ -42,7 +42,7 @@ uint64_t sumOn(const std::map<int, uint64_t>& per_node, const NodeSet& nodes) {
 }
 
 // One window: what is cached, and where.
-Status lookAtWindow(const detail::MappedWindow& window, bool per_node,
+Status lookAtWindow(detail::MappedWindow& window, bool per_node,
                     const zones::PageSyscalls& syscalls, FileResidency& file) {
   SZ_TRY(cached, window.cachedPages());
   uint64_t cached_count = static_cast<uint64_t>(std::count(cached.begin(), cached.end(), 1));

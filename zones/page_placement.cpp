@@ -23,9 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Addresses per status query call: big enough that the syscall cost vanishes, small enough that
-// the arrays stay in cache (16K pages = 128 KiB of addresses for 64 MiB of memory).
-constexpr size_t kQueryBatchPages = 16384;
 // The kernel never writes this into a status slot (nodes are >= 0, errors are -errno), so a slot
 // still holding it after a call is one the kernel did not get to.
 constexpr int kStatusUnset = INT_MIN;
@@ -114,18 +111,6 @@ uint64_t scaleWeights(std::vector<uint64_t>& weights) {
     if (fits && total < kMaxWeightTotal) return total;
     for (uint64_t& weight : weights) weight >>= 1;
   }
-}
-
-// Where each of `pages` is, kQueryBatchPages per call; `status` has one slot per page.
-Status queryStatuses(const PageSyscalls& syscalls, pid_t pid, std::span<void* const> pages,
-                     std::span<int> status) {
-  for (size_t first = 0; first < pages.size(); first += kQueryBatchPages) {
-    size_t count = std::min(kQueryBatchPages, pages.size() - first);
-    long rc = syscalls.movePages(pid, pages.subspan(first, count), nullptr,
-                                 status.subspan(first, count).data(), 0);
-    if (rc < 0) return syscallError(static_cast<int>(-rc), "move_pages", pid);
-  }
-  return {};
 }
 
 // Hands every page address of `ranges` with its status to `visit(address, status)`, querying a
@@ -791,6 +776,17 @@ Result<MoveReport> moveProcessPages(pid_t pid, ProcessReaders readers, const Nod
 }
 
 }  // namespace
+
+Status queryStatuses(const PageSyscalls& syscalls, pid_t pid, std::span<void* const> pages,
+                     std::span<int> status) {
+  for (size_t first = 0; first < pages.size(); first += kQueryBatchPages) {
+    size_t count = std::min(kQueryBatchPages, pages.size() - first);
+    long rc = syscalls.movePages(pid, pages.subspan(first, count), nullptr,
+                                 status.subspan(first, count).data(), 0);
+    if (rc < 0) return syscallError(static_cast<int>(-rc), "move_pages", pid);
+  }
+  return {};
+}
 
 bool isSparseRange(const MapRange& range, uint64_t resident_pages) {
   uint64_t pages = range.bytes() / pageSizeBytes();

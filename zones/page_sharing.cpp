@@ -137,7 +137,7 @@ Status putBackRange(const FsRoot& root, pid_t pid, const RangeToLeave& leave,
     }
     // Pages the migration left on their node are not put back (nor counted as if they were).
     std::vector<int> now(mapped.size(), kStatusUnset);
-    bool asked = syscalls.movePages(0, mapped, nullptr, now.data(), 0) >= 0;
+    bool asked = static_cast<bool>(queryStatuses(syscalls, 0, mapped, now));
     std::vector<void*> pages;
     for (size_t i = 0; i < mapped.size(); ++i) {
       if (asked && now[i] == node) {

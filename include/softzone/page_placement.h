@@ -102,6 +102,16 @@ class PageSyscalls {
 // The running kernel.
 const PageSyscalls& kernelPageSyscalls();
 
+// Addresses per status query call: big enough that the syscall cost vanishes, small enough that
+// the arrays stay in cache (16K pages = 128 KiB of addresses for 64 MiB of memory).
+inline constexpr size_t kQueryBatchPages = 16384;
+
+// Where each of `pages` of process `pid` (0: this one) is: move_pages(2)'s status query,
+// kQueryBatchPages per call; `status` has one slot per page. Fails at the first call the kernel
+// refuses as a whole (the slots of the calls before it are filled).
+Status queryStatuses(const PageSyscalls& syscalls, pid_t pid, std::span<void* const> pages,
+                     std::span<int> status);
+
 // --- where pages are ---
 
 struct PageCensus {
