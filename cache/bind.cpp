@@ -2,6 +2,7 @@
 // cached elsewhere with move_pages(2) and MPOL_MF_MOVE_ALL, count every page's outcome.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -411,9 +412,13 @@ class Binder {
       }
     }
     // The holder unmaps its pages as it exits, while this process drops its own mappings of the
-    // windows (never faulted in: cheap); then the holder is reaped.
+    // windows (never faulted in: cheap); then the holder is reaped, here or by the caller.
     auto unmap_start = Clock::now();
-    if (holder_) holder_->release();
+    if (holder_ && options_.exiting != nullptr) {
+      options_.exiting->add(holder_->letGo());
+    } else if (holder_) {
+      holder_->release();
+    }
     group_.clear();
     holder_.reset();
     report_.unmap_ms += msSince(unmap_start);
@@ -650,6 +655,14 @@ class Binder {
 };
 
 }  // namespace
+
+void ExitingHolders::wait() noexcept {
+  for (pid_t pid : pids_) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  pids_.clear();
+}
 
 BindReport bindFiles(const std::vector<TreeFile>& files, const BindOptions& options) {
   BindReport report;

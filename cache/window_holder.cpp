@@ -165,6 +165,11 @@ void WindowHolder::release() noexcept {
   if (release_fd_ >= 0) ::close(std::exchange(release_fd_, -1));
 }
 
+pid_t WindowHolder::letGo() noexcept {
+  release();
+  return std::exchange(pid_, -1);
+}
+
 void WindowHolder::reap() noexcept {
   if (pid_ <= 0) return;
   release();

@@ -70,6 +70,9 @@ class WindowHolder {
   void release() noexcept;
   // Waits for the released holder to be gone.
   void reap() noexcept;
+  // Releases the holder and leaves the wait to the caller: its pid (a zombie once it has exited,
+  // so the pid is not reused before the caller's waitpid). This object no longer knows it.
+  pid_t letGo() noexcept;
 
  private:
   WindowHolder(pid_t pid, int progress_fd, int release_fd, int* results, size_t results_bytes,

@@ -303,7 +303,11 @@ Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
   std::vector<cache::TreeFile> files;
   for (const cache::TreeWalk& walk : walks)
     files.insert(files.end(), walk.files.begin(), walk.files.end());
+  // The holders' exits (each unmaps the pages it mapped) overlap the report: waited for when
+  // this returns, after the report is printed.
+  cache::ExitingHolders exiting;
   cache::BindOptions bind_options;
+  bind_options.exiting = &exiting;
   bind_options.await_targets = [&placement](cache::BindOptions& awaited) -> Status {
     const Result<Placement>& placed = placement.get();
     if (!placed) return placed.error();

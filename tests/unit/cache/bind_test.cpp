@@ -6,6 +6,7 @@
 #include <linux/mempolicy.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -344,6 +345,39 @@ TEST_F(BindTest, AwaitedTargetsThatAreEmptyAreRefused) {
   ASSERT_TRUE(report.stopped_by);
   EXPECT_THAT(report.stopped_by->describe(), HasSubstr("no target nodes"));
   EXPECT_TRUE(kernel_.calls().empty());
+}
+
+// Whether `pid` is a child of this process not yet waited for (running, or exited and a zombie):
+// waitid with WNOWAIT looks without reaping.
+bool isUnreapedChild(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+TEST_F(BindTest, TheHolderIsLeftToExitForTheCallerToWaitFor) {
+  std::vector<TreeFile> files = {makeFile("held", 6)};
+  BindOptions opts = options(NodeSet::of({1}));
+  ExitingHolders exiting;
+  opts.exiting = &exiting;
+  BindReport report = bindFiles(files, opts);
+  EXPECT_EQ(report.pages_migrated, 6u);
+  ASSERT_EQ(kernel_.pids().size(), 1u);
+  pid_t holder = *kernel_.pids().begin();
+  EXPECT_NE(holder, ::getpid());
+  ASSERT_EQ(exiting.size(), 1u);
+  EXPECT_TRUE(isUnreapedChild(holder));
+  exiting.wait();  // returns: the holder was released and exits on its own
+  EXPECT_EQ(exiting.size(), 0u);
+  EXPECT_FALSE(isUnreapedChild(holder));
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(BindTest, WithoutSomewhereToLeaveItTheHolderIsReapedBeforeBindReturns) {
+  std::vector<TreeFile> files = {makeFile("reaped", 4)};
+  BindReport report = bindFiles(files, options(NodeSet::of({1})));
+  EXPECT_EQ(report.pages_migrated, 4u);
+  ASSERT_EQ(kernel_.pids().size(), 1u);
+  EXPECT_FALSE(isUnreapedChild(*kernel_.pids().begin()));
 }
 
 }  // namespace
