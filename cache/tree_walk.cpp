@@ -1,5 +1,6 @@
 // Walking the trees to bind or look at: regular files once each, symlinks followed, loops refused.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -63,6 +64,15 @@ class Walker {
     return {};
   }
 
+  // A directory's entry, looked at relative to the open directory: the kernel resolves one name,
+  // not every component of the entry's path again, for each of a tree's hundreds of entries.
+  struct Entry {
+    std::string path;
+    struct stat st {};
+    int err = 0;            // stat's errno; 0: st is the entry's (symlinks followed)
+    bool dangling = false;  // a symlink to nothing
+  };
+
   Status visitDirectory(const std::string& path, const struct stat& st) {
     FileId id = idOf(st);
     if (ancestors_.count(id) > 0) {
@@ -72,36 +82,51 @@ class Walker {
     }
     // A directory reached again by another symlink (not below itself) was walked already.
     if (!directories_.insert(id).second) return {};
+    SZ_TRY(entries, readEntries(path));
+    ancestors_.insert(id);
+    Status status = visitEntries(entries);
+    ancestors_.erase(id);
+    return status;
+  }
+
+  // The directory's entries in name order (a stable order for reports and tests), each looked
+  // at; the directory is closed before any of them is walked, so a deep tree holds one
+  // descriptor at a time.
+  Result<std::vector<Entry>> readEntries(const std::string& path) {
     DIR* dir = ::opendir(path.c_str());
     if (dir == nullptr) return statError(path, errno, false);
     std::vector<std::string> names;
     while (struct dirent* entry = ::readdir(dir)) {
       if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-      names.push_back(joinPath(path, entry->d_name));
+      names.emplace_back(entry->d_name);
+    }
+    std::sort(names.begin(), names.end());
+    std::vector<Entry> entries(names.size());
+    int fd = ::dirfd(dir);
+    for (size_t i = 0; i < names.size(); ++i) {
+      Entry& entry = entries[i];
+      entry.path = joinPath(path, names[i].c_str());
+      if (::fstatat(fd, names[i].c_str(), &entry.st, 0) == 0) continue;
+      entry.err = errno;
+      struct stat link_st {};
+      entry.dangling = entry.err == ENOENT &&
+                       ::fstatat(fd, names[i].c_str(), &link_st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                       S_ISLNK(link_st.st_mode);
     }
     ::closedir(dir);
-    std::sort(names.begin(), names.end());  // a stable order for reports and tests
-    ancestors_.insert(id);
-    for (const std::string& child : names) {
-      struct stat child_st {};
-      if (::stat(child.c_str(), &child_st) != 0) {
-        int err = errno;
-        struct stat link_st {};
-        if (err == ENOENT && ::lstat(child.c_str(), &link_st) == 0 && S_ISLNK(link_st.st_mode)) {
-          ++walk_.dangling_skipped;
-          continue;
-        }
-        if (err == ENOENT) continue;  // removed while we walked
-        ancestors_.erase(id);
-        return statError(child, err, false);
+    return entries;
+  }
+
+  Status visitEntries(const std::vector<Entry>& entries) {
+    for (const Entry& entry : entries) {
+      if (entry.dangling) {
+        ++walk_.dangling_skipped;
+        continue;
       }
-      auto status = visit(child, child_st);
-      if (!status) {
-        ancestors_.erase(id);
-        return status;
-      }
+      if (entry.err == ENOENT) continue;  // removed while we walked
+      if (entry.err != 0) return statError(entry.path, entry.err, false);
+      SZ_CHECK(visit(entry.path, entry.st));
     }
-    ancestors_.erase(id);
     return {};
   }
 
