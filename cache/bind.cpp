@@ -2,7 +2,6 @@
 // cached elsewhere with move_pages(2) and MPOL_MF_MOVE_ALL, count every page's outcome.
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -412,13 +411,9 @@ class Binder {
       }
     }
     // The holder unmaps its pages as it exits, while this process drops its own mappings of the
-    // windows (never faulted in: cheap); then the holder is reaped, here or by the caller.
+    // windows (never faulted in: cheap) and goes on; options_.exiting waits for it later.
     auto unmap_start = Clock::now();
-    if (holder_ && options_.exiting != nullptr) {
-      options_.exiting->add(holder_->letGo());
-    } else if (holder_) {
-      holder_->release();
-    }
+    if (holder_) options_.exiting->add(holder_->letGo());
     group_.clear();
     holder_.reset();
     report_.unmap_ms += msSince(unmap_start);
@@ -656,20 +651,16 @@ class Binder {
 
 }  // namespace
 
-void ExitingHolders::wait() noexcept {
-  for (pid_t pid : pids_) {
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }
-  pids_.clear();
-}
-
 BindReport bindFiles(const std::vector<TreeFile>& files, const BindOptions& options) {
+  // Holders nobody else waits for are waited for as this returns.
+  ExitingHolders waited_here;
+  BindOptions effective = options;
+  if (effective.exiting == nullptr) effective.exiting = &waited_here;
   BindReport report;
   auto start = Clock::now();
   // A thread of its own, so the MPOL_BIND policy that places every page read in is the worker's
   // alone and the caller's allocations are untouched.
-  std::thread worker([&] { Binder(options, report).run(files); });
+  std::thread worker([&] { Binder(effective, report).run(files); });
   worker.join();
   report.elapsed_ms = msSince(start);
   return report;

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "softzone/page_cache.h"
+
 namespace softzone::cache::detail {
 namespace {
 
@@ -23,6 +25,11 @@ void onTouchFault(int signal) {
   if (touch_escape != nullptr) siglongjmp(*touch_escape, 1);
   ::signal(signal, SIG_DFL);
   ::raise(signal);
+}
+
+void waitForExit(pid_t pid) noexcept {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 int makeCall(const HolderCall& call) {
@@ -173,9 +180,16 @@ pid_t WindowHolder::letGo() noexcept {
 void WindowHolder::reap() noexcept {
   if (pid_ <= 0) return;
   release();
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
+  waitForExit(std::exchange(pid_, -1));
 }
 
 }  // namespace softzone::cache::detail
+
+namespace softzone::cache {
+
+void ExitingHolders::wait() noexcept {
+  for (pid_t pid : pids_) detail::waitForExit(pid);
+  pids_.clear();
+}
+
+}  // namespace softzone::cache

@@ -54,7 +54,8 @@ class WindowHolder {
  public:
   // Forks the holder from the calling thread: it inherits the thread's memory policy (what it
   // reads in goes where the thread's reads would) and every mapping made so far. It makes the
-  // calls of `steps` in order, tells the caller after each step, then waits for release().
+  // calls of `steps` in order, tells the caller after each step, then waits to be released
+  // (reap, letGo, or this object's end).
   static Result<WindowHolder> start(std::vector<std::vector<HolderCall>> steps);
 
   WindowHolder(WindowHolder&& other) noexcept;
@@ -66,9 +67,7 @@ class WindowHolder {
   // Waits until the holder has made the next step's calls: their results, one errno per call (0:
   // done). Fails when the holder died.
   Result<std::vector<int>> waitStep();
-  // Lets the holder exit, its mappings going with it, without waiting for it.
-  void release() noexcept;
-  // Waits for the released holder to be gone.
+  // Releases the holder (it exits, its mappings going with it) and waits for it to be gone.
   void reap() noexcept;
   // Releases the holder and leaves the wait to the caller: its pid (a zombie once it has exited,
   // so the pid is not reused before the caller's waitpid). This object no longer knows it.
@@ -77,6 +76,8 @@ class WindowHolder {
  private:
   WindowHolder(pid_t pid, int progress_fd, int release_fd, int* results, size_t results_bytes,
                std::vector<size_t> step_sizes);
+  // Lets the holder exit, without waiting for it.
+  void release() noexcept;
 
   pid_t pid_ = -1;
   int progress_fd_ = -1;    // the holder writes a byte per step done

@@ -167,7 +167,7 @@ struct BindOptions {
   // stops the bind there, with nothing read or moved: it is the report's stopped_by.
   std::function<Status(BindOptions&)> await_targets;
   // Where each group's holder goes when the group is done, still exiting; nullptr: bindFiles
-  // waits for it there (its exit is then in unmap_ms).
+  // waits for them before it returns.
   ExitingHolders* exiting = nullptr;
 };
 
@@ -185,8 +185,8 @@ struct BindReport {
   uint64_t move_calls = 0;
   double elapsed_ms = 0;
   // Where the time went: looking (mincore, mapping cached pages, where they are), reading in
-  // what was not cached (readahead, then faulting it in), moving, and unmapping (the holders'
-  // exits unless they were handed to BindOptions::exiting).
+  // what was not cached (readahead, then faulting it in), moving, and unmapping (in this
+  // process: the holders' exits run on after it, see ExitingHolders).
   double look_ms = 0;
   double read_ms = 0;
   double move_ms = 0;
