@@ -9,14 +9,14 @@ jobs=$(nproc)
 case "${1:-release}" in
   release)
     cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DSOFTZONE_TESTS=OFF -DSOFTZONE_VM_TESTS=ON >/dev/null
+      -DSOFTZONE_WERROR=ON -DSOFTZONE_TESTS=OFF -DSOFTZONE_VM_TESTS=ON >/dev/null
     cmake --build "$root/build" -j"$jobs" ;;
   asan)
-    cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSOFTZONE_SANITIZE=ON \
+    cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSOFTZONE_SANITIZE=ON -DSOFTZONE_WERROR=ON \
       -DSOFTZONE_TESTS=ON -DSOFTZONE_VM_TESTS=OFF >/dev/null
     cmake --build "$root/build-asan" -j"$jobs" ;;
   fuzz)
-    CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTZONE_WERROR=ON \
       -DSOFTZONE_FUZZ=ON -DSOFTZONE_TESTS=OFF -DSOFTZONE_VM_TESTS=OFF >/dev/null
     cmake --build "$root/build-fuzz" -j"$jobs" ;;
   *) echo "build.sh: unknown tree '$1' (release, asan or fuzz)" >&2; exit 2 ;;
