@@ -438,5 +438,26 @@ TEST(Pressure, V1NeedsEnabledAtRoot) {
   EXPECT_THAT(missing.why_missing, ::testing::HasSubstr("memory.pressure"));
 }
 
+// --stop-trace writes the negated trigger, then looks again: a tree's hist file does not change
+// (as a trigger the kernel did not match would not), so that is an error, never "removed".
+TEST(ReclaimHist, RemovalWritesTheNegatedTriggerAndChecksItIsGone) {
+  testing::FakeTree tree;
+  std::string dir = "/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/";
+  tree.put(dir + "trigger", "");
+  tree.put(dir + "hist", std::string(kHist));
+  FsRoot fs = tree.open();
+  auto removed = removeReclaimTriggerAt(fs, "/sys/kernel/tracing");
+  ASSERT_FALSE(removed);
+  EXPECT_NE(removed.error().message().find("still installed"), std::string::npos);
+  EXPECT_EQ(fs.readFile(dir + "trigger").value(), "!hist:keys=nid:vals=nr_scanned,nr_reclaimed");
+
+  tree.put(dir + "trigger", "");
+  tree.put(dir + "hist", "# event histogram\n#\n");
+  auto none = removeReclaimTriggerAt(fs, "/sys/kernel/tracing");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_EQ(fs.readFile(dir + "trigger").value(), "");
+}
+
 }  // namespace
 }  // namespace softzone::report
