@@ -1,6 +1,7 @@
 // Exact per-node reclaim from a hist trigger on vmscan:mm_vmscan_lru_shrink_inactive.
 #include "softzone/reclaim_trace.h"
 
+#include <cerrno>
 #include <charconv>
 #include <vector>
 
@@ -11,8 +12,6 @@ namespace softzone::report {
 namespace {
 
 constexpr std::string_view kTriggerInfo = "# trigger info:";
-
-
 
 // "hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 [active]"
 bool isOurTrigger(std::string_view info) {
@@ -127,6 +126,22 @@ Result<bool> ensureReclaimTriggerAt(const FsRoot& fs, const std::string& tracefs
   if (hist.found) return false;
   std::string path = kernel::joinPath(kernel::joinPath(tracefs, kReclaimEventDir), "trigger");
   SZ_CHECK(fs.writeAttribute(path, kReclaimHistTrigger));
+  return true;
+}
+
+Result<bool> removeReclaimTriggerAt(const FsRoot& fs, const std::string& tracefs) {
+  SZ_TRY(before, readReclaimHistAt(fs, tracefs));
+  if (!before.found) return false;
+  std::string path = kernel::joinPath(kernel::joinPath(tracefs, kReclaimEventDir), "trigger");
+  // "!" + the trigger removes the one with the same keys, values and defaults: ours.
+  SZ_CHECK(fs.writeAttribute(path, "!" + std::string(kReclaimHistTrigger)));
+  // The kernel takes a removal that matches nothing without an error: look again.
+  SZ_TRY(after, readReclaimHistAt(fs, tracefs));
+  if (after.found) {
+    return errnoError(EBUSY, fs.hostPath(path) +
+                                 ": a hist trigger keyed by nid is still installed (one softzone "
+                                 "did not write, with other options?)");
+  }
   return true;
 }
 

@@ -69,9 +69,10 @@ void readReclaim(const FsRoot& fs, const SampleOptions& options, MachineSample& 
     return;
   }
   if (!hist->found) {
-    sample.problems.push_back({source, "no hist trigger keyed by nid on " +
-                                           std::string(kReclaimEventDir) +
-                                           (fs.isLive() ? "" : " in the --root tree")});
+    sample.problems.push_back(
+        {source, "no hist trigger keyed by nid on " + std::string(kReclaimEventDir) +
+                     (fs.isLive() ? " (zonectl snapshot installs it: counting starts then)"
+                                  : " in the --root tree")});
     return;
   }
   for (NodeStats& node : sample.nodes) {

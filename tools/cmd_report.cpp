@@ -3,7 +3,9 @@
 #include <sstream>
 
 #include "command.h"
+#include "softzone/reclaim_trace.h"
 #include "softzone/report.h"
+#include "softzone/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -20,6 +22,20 @@ Result<report::MachineSample> readSnapshotFile(const std::string& path) {
   return sample;
 }
 
+// --stop-trace: the counts just read stay in the report; the trigger goes.
+Status stopReclaimTrace(const Context& ctx, report::MachineSample& sample) {
+  std::optional<std::string> tracefs = report::findTracefsAt(ctx.fs);
+  if (!tracefs) {
+    sample.notes.push_back("--stop-trace: no tracefs with vmscan events, no trigger to remove");
+    return {};
+  }
+  auto removed = report::removeReclaimTriggerAt(ctx.fs, *tracefs);
+  if (!removed) return std::move(removed).error().withContext("--stop-trace");
+  sample.notes.push_back(*removed ? "reclaim hist trigger removed (--stop-trace)"
+                                  : "--stop-trace: no reclaim hist trigger was installed");
+  return {};
+}
+
 }  // namespace
 
 Status writeReportOutput(Context& ctx, const std::string& path, const std::string& text) {
@@ -27,29 +43,31 @@ Status writeReportOutput(Context& ctx, const std::string& path, const std::strin
     ctx.out << text;
     return {};
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return errnoError(errno, "writing " + path);
-  return {};
+  return writeOutputFile(path, text);
 }
 
 Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("report options");
-  options.add_options()                                                                   //
+  options.add_options()                                                                     //
       ("zone", po::value<std::vector<std::string>>()->value_name("NAME"), "zones to show")  //
       ("format", po::value<std::string>()->value_name("table|json|html"),
        "output format (default table; --json means json)")  //
-      ("output,o", po::value<std::string>()->value_name("FILE"), "write to FILE instead of stdout")  //
+      ("output,o", po::value<std::string>()->value_name("FILE"),
+       "write to FILE instead of stdout")  //
       ("since", po::value<std::string>()->value_name("SNAPSHOT"),
-       "counters and OOM kills since a `zonectl snapshot` file")  //
+       "counters and OOM kills since a `zonectl snapshot` file")        //
       ("all", po::bool_switch(), "show rows that are zero everywhere")  //
-      ("no-trace", po::bool_switch(), "do not install the reclaim hist trigger when it is missing");
+      ("no-trace", po::bool_switch(),
+       "accepted for scripts: report never installs the reclaim hist trigger")  //
+      ("stop-trace", po::bool_switch(),
+       "after reading, remove the reclaim hist trigger snapshot, run or top installed");
   po::positional_options_description positional;
   positional.add("zone", -1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "report", "[NAME...] [--format table|json|html] [-o FILE] [--since SNAPSHOT]",
-                        options, positional, args, values)) {
+  if (!parseVerbOptions(
+          ctx, "report",
+          "[NAME...] [--format table|json|html] [-o FILE] [--since SNAPSHOT] [--stop-trace]",
+          options, positional, args, values)) {
     return {};
   }
   report::Format format = ctx.json ? report::Format::kJson : report::Format::kTable;
@@ -62,22 +80,30 @@ Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(sample, readSnapshotFile(values["since"].as<std::string>()));
     baseline = std::move(sample);
   }
+  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
+  if (!output.empty() && output != "-") SZ_CHECK(checkOutputFile(output));
+  bool stop_trace = values["stop-trace"].as<bool>();
+  if (stop_trace && !ctx.fs.isLive()) {
+    return badInput("--stop-trace changes the running system's tracefs: not with --root");
+  }
   std::vector<std::string> names;
   if (values.count("zone") > 0) names = values["zone"].as<std::vector<std::string>>();
 
   report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
   SZ_TRY(selected, report::selectZones(zones.zones, names));
+  // A report is a reading: counting from now would show nothing, and a trigger left behind
+  // would be a change nobody asked for. snapshot, run and top install it.
   report::SampleOptions sample_options;
-  sample_options.install_reclaim_trigger = !values["no-trace"].as<bool>();
+  sample_options.install_reclaim_trigger = false;
   auto sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, sample_options);
   if (!sample) return readError(ctx, std::move(sample).error());
   if (zones.problem) sample->problems.push_back(*zones.problem);
+  if (stop_trace) SZ_CHECK(stopReclaimTrace(ctx, *sample));
   for (const std::string& drift : zones.drift) sample->notes.push_back("drift: " + drift);
 
   report::Report result = report::buildReport(selected, *sample, baseline ? &*baseline : nullptr,
                                               names.empty());
   report::TableOptions table{values["all"].as<bool>()};
-  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
   return writeReportOutput(ctx, output, report::renderReport(result, {result}, format, table));
 }
 

@@ -1,6 +1,7 @@
 // zonectl snapshot: every per-node and per-cgroup counter now, for `report --since` later.
 #include "command.h"
 #include "softzone/report.h"
+#include "softzone/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -13,6 +14,8 @@ Status cmdSnapshot(Context& ctx, const std::vector<std::string>& args) {
       ("no-trace", po::bool_switch(), "do not install the reclaim hist trigger when it is missing");
   po::variables_map values;
   if (!parseVerbOptions(ctx, "snapshot", "-o FILE", options, {}, args, values)) return {};
+  const std::string& output = values["output"].as<std::string>();
+  if (output != "-") SZ_CHECK(checkOutputFile(output));
 
   report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
   report::SampleOptions sample_options;
@@ -20,8 +23,7 @@ Status cmdSnapshot(Context& ctx, const std::vector<std::string>& args) {
   auto sample = report::readMachineSampleAt(ctx.fs, zones.zones, zones.cgroup, sample_options);
   if (!sample) return readError(ctx, std::move(sample).error());
   if (zones.problem) sample->problems.push_back(*zones.problem);
-  return writeReportOutput(ctx, values["output"].as<std::string>(),
-                           report::sampleToJson(*sample).dump(1) + "\n");
+  return writeReportOutput(ctx, output, report::sampleToJson(*sample).dump(1) + "\n");
 }
 
 }  // namespace softzone::tools

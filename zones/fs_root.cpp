@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "softzone/safe_write.h"
+
 namespace softzone {
 namespace {
 
@@ -280,31 +282,10 @@ Status FsRoot::unlinkAt(std::string_view path) const {
 Status FsRoot::replaceFile(std::string_view path, std::string_view content) const {
   auto parent = openParentAt(path);
   if (!parent) return errnoError(parent.error().code().value(), "writing " + std::string(path));
-  const std::string& leaf = parent->second;
-  std::string temp = "." + leaf + ".tmp." + std::to_string(::getpid());
   // O_PATH descriptors can't be the dirfd of a create: reopen the directory for real.
   Fd dir(::openat(parent->first.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return errnoError(errno, "writing " + std::string(path));
-  Fd file(::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                   kCreateMode));
-  if (!file.valid()) return errnoError(errno, "writing " + std::string(path));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = writeRetrying(file.get(), content.data() + done, content.size() - done);
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      ::unlinkat(dir.get(), temp.c_str(), 0);
-      return errnoError(err, "writing " + std::string(path));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(file.get()) != 0 || ::renameat(dir.get(), temp.c_str(), dir.get(), leaf.c_str()) != 0) {
-    int err = errno;
-    ::unlinkat(dir.get(), temp.c_str(), 0);
-    return errnoError(err, "writing " + std::string(path));
-  }
-  ::fsync(dir.get());  // the rename itself survives a crash
-  return {};
+  return replaceFileAt(dir.get(), parent->second, content, path, kCreateMode);
 }
 
 Result<FsRoot> FsRoot::openSubtree(std::string_view dir) const {

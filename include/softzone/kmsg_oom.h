@@ -18,6 +18,7 @@ namespace softzone::report {
 struct KmsgRecord {
   uint64_t seq = 0;
   uint64_t usec = 0;  // since boot
+  bool from_kernel = false;  // facility 0; programs writing to /dev/kmsg get another one
   std::string message;
 };
 
@@ -25,9 +26,14 @@ struct KmsgRecord {
 // `dmesg` text, which has no sequence numbers and is not understood).
 std::optional<KmsgRecord> parseKmsgRecord(std::string_view line);
 
-// The kernel's one-line OOM summary (dump_oom_summary, since 4.19):
+// The kernel's one-line OOM summary (dump_oom_summary, 4.19 to 6.12 at least):
 // "oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,mems_allowed=2-3,
 //  global_oom,task_memcg=/A,task=memhog,pid=125,uid=0"
+// Its layout is fixed: constraint, nodemask, [cpuset, mems_allowed], [oom_memcg | global_oom],
+// [task_memcg], task, pid, uid. The task name (any 15 bytes but NUL) and cgroup names (a
+// delegated user's choice) are printed as they are, so each field is read in that order, once,
+// from the left: text inside a name can end that name early but never sets another field, and
+// the task name runs from ",task=" to the last ",pid=".
 struct OomKill {
   uint64_t seq = 0;  // of the kmsg record
   uint64_t usec = 0;
@@ -47,8 +53,8 @@ struct OomKill {
   bool isGlobal() const noexcept { return constraint == "CONSTRAINT_NONE"; }
 };
 
-// The message of an "oom-kill:" record; nullopt for any other message. Unknown keys are skipped,
-// so newer kernels' additions don't break it; a message without task= and pid= is not a kill.
+// The message of an "oom-kill:" record; nullopt for any other message and for one that does not
+// follow the layout above (a message without task=, pid= and uid= is not a kill).
 std::optional<OomKill> parseOomKillMessage(std::string_view message);
 
 struct KmsgRead {
@@ -56,8 +62,9 @@ struct KmsgRead {
   uint64_t next_seq = 0;  // one past the last record read: a snapshot keeps it for --since
 };
 
-// All OOM kills in kmsg text (one record per line), in order, each with the RSS of the matching
-// "Killed process PID (...)" line when present.
+// All OOM kills the kernel logged in kmsg text (one record per line), in order, each with the
+// RSS of the matching "Killed process PID (TASK)" line when present. Records a program wrote
+// (facility other than the kernel's) are counted in next_seq but never read as kills.
 KmsgRead parseKmsgText(std::string_view kmsg_text);
 
 // Reads every record /dev/kmsg still holds (non-blocking; a live ring buffer or a fixture file).

@@ -47,4 +47,9 @@ Result<ReclaimHistogram> readReclaimHistAt(const FsRoot& fs, const std::string& 
 // starts now). Needs root (tracefs is root-only by default); errors keep the errno.
 Result<bool> ensureReclaimTriggerAt(const FsRoot& fs, const std::string& tracefs);
 
+// Removes the trigger ensureReclaimTriggerAt installs. Returns false when no trigger keyed by nid
+// was there, true when it is gone now; an error when one is still there after the removal (a
+// trigger with the same keys but other options, which the kernel does not match).
+Result<bool> removeReclaimTriggerAt(const FsRoot& fs, const std::string& tracefs);
+
 }  // namespace softzone::report

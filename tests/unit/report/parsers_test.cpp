@@ -250,6 +250,95 @@ TEST(Kmsg, NotAKill) {
   EXPECT_FALSE(parseOomKillMessage("Out of memory: Killed process 1 (x)"));
 }
 
+// A kill in cpuset db whose victim named itself; `comm` is what the kernel prints after task=.
+std::string dbKillLine(std::string_view comm) {
+  return "oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=db,mems_allowed=4-5,"
+         "global_oom,task_memcg=/softzone/db,task=" +
+         std::string(comm) + ",pid=321,uid=1000";
+}
+
+TEST(Kmsg, AVictimsNameCannotSetAnotherField) {
+  for (std::string_view comm :
+       {"x,cpuset=web", ",pid=1,uid=0", "a,task=b", "x,task_memcg=/w", ",mems_allowed=0", "=,,==,",
+        ") total-vm:1kB", "with spaces", ",uid=0", "\\x0a,pid=7", "", ",pid=", "pid=9"}) {
+    SCOPED_TRACE(std::string(comm));
+    auto kill = parseOomKillMessage(dbKillLine(comm));
+    ASSERT_TRUE(kill);
+    EXPECT_EQ(kill->constraint, "CONSTRAINT_CPUSET");
+    EXPECT_EQ(kill->cpuset, "db");
+    ASSERT_TRUE(kill->mems_allowed);
+    EXPECT_EQ(kill->mems_allowed->format(), "4-5");
+    EXPECT_EQ(kill->task_memcg, "/softzone/db");
+    EXPECT_EQ(kill->oom_memcg, "");
+    EXPECT_EQ(kill->task, comm);
+    EXPECT_EQ(kill->pid, 321);
+    EXPECT_EQ(kill->uid, 1000);
+  }
+}
+
+TEST(Kmsg, ACgroupNameCutsOnlyItselfShort) {
+  // A delegated user may name a cgroup "a,mems_allowed=0" or "b,task=x": the kernel's own
+  // fields after it are still read from their places (a path holding ",task=" ends there).
+  auto kill = parseOomKillMessage(
+      "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=0-1,cpuset=a,mems_allowed=0,mems_allowed=2-3,"
+      "oom_memcg=/user/b,task=x,task_memcg=/user/b,task=x/c,task=hog,pid=55,uid=1000");
+  ASSERT_TRUE(kill);
+  EXPECT_EQ(kill->cpuset, "a,mems_allowed=0");
+  ASSERT_TRUE(kill->mems_allowed);
+  EXPECT_EQ(kill->mems_allowed->format(), "2-3");
+  EXPECT_EQ(kill->oom_memcg, "/user/b");
+  EXPECT_EQ(kill->task_memcg, "");
+  EXPECT_EQ(kill->pid, 55);
+  EXPECT_EQ(kill->uid, 1000);
+}
+
+TEST(Kmsg, OutOfLayoutIsNotAKill) {
+  // Keys in another order, or the victim's part missing, are not the kernel's summary.
+  EXPECT_FALSE(parseOomKillMessage("oom-kill:constraint=CONSTRAINT_NONE,task=x,pid=5,uid=0"));
+  EXPECT_FALSE(parseOomKillMessage(
+      "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=a,task=x,pid=5,uid=0"));
+  EXPECT_FALSE(parseOomKillMessage(
+      "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),global_oom,task=x,pid=5"));
+  EXPECT_FALSE(parseOomKillMessage(
+      "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),global_oom,task=x,pid=5,uid=0x"));
+  // Without cpusets or memcg the kernel prints neither part.
+  auto bare =
+      parseOomKillMessage("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),task=x,pid=5,uid=0");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->task, "x");
+}
+
+TEST(Kmsg, KilledProcessLineIsReadByLayout) {
+  // The name in parentheses may hold ") total-vm:" and " anon-rss:"; the sizes are the kernel's.
+  std::string comm = "x) total-vm:1kB, anon-rss:9kB";  // longer than a comm; shows the rule
+  std::string text = "6,10,1,-;" + dbKillLine(comm) +
+                     "\n3,11,2,-;Out of memory: Killed process 321 (" + comm +
+                     ") total-vm:5000kB, anon-rss:4000kB, file-rss:12kB, shmem-rss:0kB, UID:1000 "
+                     "pgtables:40kB oom_score_adj:0\n";
+  KmsgRead read = parseKmsgText(text);
+  ASSERT_EQ(read.kills.size(), 1u);
+  EXPECT_EQ(read.kills[0].task, comm);
+  EXPECT_EQ(read.kills[0].anon_rss_kb, 4000u);
+  EXPECT_EQ(read.kills[0].file_rss_kb, 12u);
+}
+
+TEST(Kmsg, KilledProcessOfAnotherTaskIsNotMerged) {
+  std::string text = "6,10,1,-;" + dbKillLine("hog") +
+                     "\n3,11,2,-;Out of memory: Killed process 321 (other) total-vm:5000kB, "
+                     "anon-rss:4000kB, file-rss:12kB, shmem-rss:0kB, UID:0 pgtables:40kB "
+                     "oom_score_adj:0\n";
+  KmsgRead read = parseKmsgText(text);
+  ASSERT_EQ(read.kills.size(), 1u);
+  EXPECT_EQ(read.kills[0].anon_rss_kb, 0u);
+}
+
+TEST(Kmsg, TextAProgramWroteIsNotAKill) {
+  // Facility 1 (LOG_USER): what /dev/kmsg gives a write that names no facility.
+  KmsgRead read = parseKmsgText("14,10,1,-;" + dbKillLine("hog") + "\n");
+  EXPECT_TRUE(read.kills.empty());
+  EXPECT_EQ(read.next_seq, 11u);
+}
+
 TEST(Kmsg, ReadsAFixtureFile) {
   testing::FakeTree tree;
   tree.put("/dev/kmsg", kKmsgCpusetOom);
@@ -347,6 +436,27 @@ TEST(Pressure, V1NeedsEnabledAtRoot) {
   Pressure missing = readPressureAt(tree.open(), v2, "/sys/fs/cgroup/softzone/A");
   EXPECT_EQ(missing.source, Pressure::Source::kNone);
   EXPECT_THAT(missing.why_missing, ::testing::HasSubstr("memory.pressure"));
+}
+
+// --stop-trace writes the negated trigger, then looks again: a tree's hist file does not change
+// (as a trigger the kernel did not match would not), so that is an error, never "removed".
+TEST(ReclaimHist, RemovalWritesTheNegatedTriggerAndChecksItIsGone) {
+  testing::FakeTree tree;
+  std::string dir = "/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/";
+  tree.put(dir + "trigger", "");
+  tree.put(dir + "hist", std::string(kHist));
+  FsRoot fs = tree.open();
+  auto removed = removeReclaimTriggerAt(fs, "/sys/kernel/tracing");
+  ASSERT_FALSE(removed);
+  EXPECT_NE(removed.error().message().find("still installed"), std::string::npos);
+  EXPECT_EQ(fs.readFile(dir + "trigger").value(), "!hist:keys=nid:vals=nr_scanned,nr_reclaimed");
+
+  tree.put(dir + "trigger", "");
+  tree.put(dir + "hist", "# event histogram\n#\n");
+  auto none = removeReclaimTriggerAt(fs, "/sys/kernel/tracing");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  EXPECT_EQ(fs.readFile(dir + "trigger").value(), "");
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
 // The report verbs as the zonectl binary, on captured fixtures and on fake trees with zones,
 // a kernel log and a reclaim histogram.
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/fake_tree.h"
@@ -163,6 +165,54 @@ TEST(ReportCli, HtmlToAFile) {
   std::string text = slurp(html);
   EXPECT_THAT(text, HasSubstr("<svg id=\"node-map\""));
   EXPECT_THAT(text, HasSubstr("OOM kill in A: memhog (pid 125"));
+}
+
+// -o never writes through a symlink (an unprivileged user may plant one where root writes):
+// the link's target keeps its content, the link stays, and nothing is sampled or written.
+TEST(ReportCli, OutputAtASymlinkIsRefusedAndItsTargetUnchanged) {
+  FakeTree tree;
+  putZones(tree);
+  tree.put("/precious", "precious\n");
+  std::string link = tree.hostPath("/out.json");
+  std::filesystem::create_symlink(tree.hostPath("/precious"), link);
+  for (std::vector<std::string> args : {std::vector<std::string>{"report", "-o", link},
+                                        std::vector<std::string>{"snapshot", "-o", link}}) {
+    args.insert(args.begin(), {"--root", tree.path()});
+    Outcome run = zonectl(args);
+    EXPECT_EQ(run.exit_status, 2) << args[2] << ": " << run.err;
+    EXPECT_THAT(run.err, HasSubstr("symlink")) << args[2];
+    EXPECT_EQ(slurp(tree.hostPath("/precious")), "precious\n") << args[2];
+    EXPECT_TRUE(std::filesystem::is_symlink(link)) << args[2];
+  }
+}
+
+// An existing regular file is replaced by a new one (rename), not rewritten in place: another
+// name of the old file (a hard link) keeps the old content.
+TEST(ReportCli, OutputReplacesAFileInsteadOfWritingIntoIt) {
+  FakeTree tree;
+  putZones(tree);
+  tree.put("/out.json", "old\n");
+  ASSERT_EQ(::link(tree.hostPath("/out.json").c_str(), tree.hostPath("/other").c_str()), 0);
+  Outcome run =
+      zonectl({"--root", tree.path(), "--json", "report", "-o", tree.hostPath("/out.json")});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(json::parse(slurp(tree.hostPath("/out.json")))["partitions"].size(), 2u);
+  EXPECT_EQ(slurp(tree.hostPath("/other")), "old\n");
+}
+
+// report reads the reclaim trigger, never installs it, and removes it only when asked; a tree
+// is never changed, so --stop-trace on --root is refused.
+TEST(ReportCli, ReportLeavesTheTraceTriggerAlone) {
+  FakeTree tree;
+  putZones(tree);
+  std::string trigger =
+      tree.hostPath("/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/trigger");
+  Outcome run = zonectl({"--root", tree.path(), "report"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  Outcome stop = zonectl({"--root", tree.path(), "report", "--stop-trace"});
+  EXPECT_EQ(stop.exit_status, 2) << stop.err;
+  EXPECT_THAT(stop.err, HasSubstr("--stop-trace"));
+  EXPECT_EQ(slurp(trigger), "");
 }
 
 TEST(ReportCli, TopOnce) {

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/run_zonectl.h"
 
@@ -56,6 +58,59 @@ TEST_P(CapturedTree, TopologyFromTheTreeMatchesTheLiveGuest) {
     EXPECT_GT(node["mem_free_bytes"].get<uint64_t>(), 0u);
     EXPECT_LE(node["mem_free_bytes"].get<uint64_t>(), node["mem_total_bytes"].get<uint64_t>());
   }
+}
+
+// The tree's own files, read here without zonectl: "Node 3 MemTotal:  128768 kB" per node, the
+// node's cpulist, and /proc/meminfo's MemTotal.
+uint64_t memTotalKb(const fs::path& meminfo, std::string_view first_word) {
+  std::ifstream in(meminfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string word;
+    while (words >> word && word != "MemTotal:") {
+    }
+    uint64_t kb = 0;
+    if (word == "MemTotal:" && line.rfind(first_word, 0) == 0 && words >> kb) return kb;
+  }
+  ADD_FAILURE() << "no MemTotal in " << meminfo;
+  return 0;
+}
+
+std::string firstLine(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST_P(CapturedTree, TopologyAgreesWithTheTreesOwnFiles) {
+  fs::path node_dir = fs::path(dir()) / "root/sys/devices/system/node";
+  std::map<int, fs::path> node_paths;
+  for (const auto& entry : fs::directory_iterator(node_dir)) {
+    std::string name = entry.path().filename();
+    if (name.rfind("node", 0) == 0 && name.size() > 4 && std::isdigit(name[4])) {
+      node_paths[std::stoi(name.substr(4))] = entry.path();
+    }
+  }
+  ASSERT_FALSE(node_paths.empty());
+  Outcome run = zonectl({"--json", "--root", dir() + "/root", "topology"});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  json topology = json::parse(run.out);
+  ASSERT_EQ(topology["nodes"].size(), node_paths.size());
+  uint64_t sum_bytes = 0;
+  for (const json& node : topology["nodes"]) {
+    int id = node["id"];
+    ASSERT_TRUE(node_paths.count(id)) << "node " << id;
+    uint64_t kb = memTotalKb(node_paths[id] / "meminfo", "Node " + std::to_string(id) + " ");
+    EXPECT_EQ(node["mem_total_bytes"].get<uint64_t>(), kb * 1024) << "node " << id;
+    EXPECT_EQ(node["cpus"].get<std::string>(), firstLine(node_paths[id] / "cpulist"))
+        << "node " << id;
+    sum_bytes += kb * 1024;
+  }
+  uint64_t proc_kb = memTotalKb(fs::path(dir()) / "root/proc/meminfo", "MemTotal:");
+  EXPECT_EQ(topology["mem_total_bytes"].get<uint64_t>(), sum_bytes);
+  EXPECT_EQ(sum_bytes, proc_kb * 1024);
 }
 
 TEST_P(CapturedTree, TextOutputNamesEveryNode) {

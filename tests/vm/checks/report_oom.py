@@ -101,8 +101,10 @@ def main(out):
     a = zones.get("A", {})
     check(a.get("oom_kills") == 1, "A: oom_kills %s" % a.get("oom_kills"))
     check(zones.get("B", {}).get("oom_kills") == 0, "B: oom_kills %s" % zones.get("B", {}).get("oom_kills"))
-    if killed and a.get("oom_victims"):
-        victim = a["oom_victims"][0]
+    victims = a.get("oom_victims") or []
+    check(len(victims) == 1, "A: one victim expected, got %s" % victims)
+    if killed and victims:
+        victim = victims[0]
         check((str(victim["pid"]), victim["task"]) == killed[0], "victim %s vs kernel %s" % (victim, killed[0]))
         check(victim["constraint"] == "CONSTRAINT_CPUSET", "constraint %s" % victim["constraint"])
     html = os.path.join(out, "run.html")

@@ -6,6 +6,8 @@
 # picks the pages; on v2 the kernel moves everything and softzone puts the shared pages back.
 . /tests/lib.sh
 . /tests/cases/shared-lib.sh
+# A status piped through tee is the pipeline's: without pipefail a failure would pass.
+set -o pipefail
 out=$SOFTZONE_OUT
 ANON_MIB=16
 

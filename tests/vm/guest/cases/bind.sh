@@ -6,6 +6,8 @@
 # permission) and `--lock` are in bind-errors.sh.
 . /tests/lib.sh
 . /tests/cases/shared-lib.sh
+# A status piped through tee is the pipeline's: without pipefail a failure would pass.
+set -o pipefail
 out=$SOFTZONE_OUT
 make_zones
 make_tree 104

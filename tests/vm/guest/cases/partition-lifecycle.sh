@@ -5,6 +5,8 @@
 . /tests/lib.sh
 . /tests/placement-lib.sh
 . /tests/partition-lib.sh
+# A status piped through tee is the pipeline's: without pipefail a failure would pass.
+set -o pipefail
 mib=200
 pick_nodes
 A=${SRC%,*} B=${SRC#*,} C=${DST%,*}

@@ -30,7 +30,9 @@ make_partitions() {
   fi
   # v1's per-cpuset reclaim rate reads 0 until it is enabled at the root.
   if [ "$SOFTZONE_CGROUP" = v1 ]; then echo 1 >/sys/fs/cgroup/cpuset/cpuset.memory_pressure_enabled; fi
-  zonectl report A B | head -n 6
+  # Through a file: head leaving early would end zonectl with SIGPIPE, a failure under pipefail.
+  zonectl report A B >/tmp/report-ab.txt
+  head -n 6 /tmp/report-ab.txt
 }
 
 # zone_value FILE ZONE KEY: KEY's value in ZONE's block of a pretty-printed JSON report (the

@@ -3,6 +3,8 @@
 # (checks/report_oom.py renders it in headless Chromium).
 . /tests/lib.sh
 . /tests/cases/report-lib.sh
+# A status piped through tee is the pipeline's: without pipefail a failure would pass.
+set -o pipefail
 out=$SOFTZONE_OUT
 make_partitions
 zonectl snapshot -o "$out/snap.json"

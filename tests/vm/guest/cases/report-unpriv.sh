@@ -2,6 +2,8 @@
 # missing and why (tracefs is root's, the kernel log may be restricted).
 . /tests/lib.sh
 . /tests/cases/report-lib.sh
+# A status piped through tee is the pipeline's: without pipefail a failure would pass.
+set -o pipefail
 out=$SOFTZONE_OUT
 make_partitions
 # root installs the hist trigger; the user still cannot read it (tracefs is mode 0700).
