@@ -134,29 +134,24 @@ class Binder {
   }
 
   void bindFile(const TreeFile& file) {
-    auto fd = detail::openForCache(file.path);
-    if (!fd) {
-      int err = fd.error().code().value();
-      fileFailure(file, failReasonOfErrno(err), fd.error().describe());
+    auto opened = openTreeFile(file);
+    if (!opened) {
+      fileFailure(file, failReasonOf(opened.error()), opened.error().describe());
       return;
     }
-    if (openForWriting(fd->get()).value_or(false)) {
+    Fd& fd = opened->fd;
+    if (openForWriting(fd.get()).value_or(false)) {
       fileFailure(file, FailReason::kBeingWritten,
                   "open for writing by another process: its pages are being dirtied and added; "
                   "bind it when the writer is done");
       return;
     }
-    struct stat st {};
-    if (::fstat(fd->get(), &st) != 0) {
-      fileFailure(file, FailReason::kGone, errnoError(errno, "fstat").describe());
-      return;
-    }
-    uint64_t size = static_cast<uint64_t>(st.st_size);
+    uint64_t size = opened->size_bytes;
     size_t file_index = group_files_.size();
     group_files_.push_back({&file, 0, {}, false});
     for (uint64_t offset = 0; offset < size; offset += detail::kWindowBytes) {
       uint64_t length = std::min(detail::kWindowBytes, size - offset);
-      auto window = detail::MappedWindow::map(fd->get(), offset, length);
+      auto window = detail::MappedWindow::map(fd.get(), offset, length);
       if (!window) {
         fileFailure(file, failReasonOfErrno(window.error().code().value()),
                     window.error().describe());

@@ -38,14 +38,6 @@ uint64_t pageBytes() {
   return kBytes;
 }
 
-Result<Fd> openForCache(const std::string& path) {
-  // O_NOATIME: looking at a cache should not dirty inodes; only the owner (or root) may ask.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errnoError(errno, "open " + quoteInput(path));
-  return Fd(fd);
-}
-
 Result<MappedWindow> MappedWindow::map(int fd, uint64_t offset, uint64_t length) {
   void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (base == MAP_FAILED) return errnoError(errno, "mmap");

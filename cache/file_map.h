@@ -28,9 +28,6 @@ inline constexpr int kNotCached = -100000;
 
 uint64_t pageBytes();
 
-// Opens a file for looking at its cache: read-only, without touching atime when allowed.
-Result<Fd> openForCache(const std::string& path);
-
 // One window of a file mapped shared and read-only.
 class MappedWindow {
  public:

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "file_map.h"
+#include "keeper_record.h"
 #include "softzone/page_cache.h"
 
 namespace softzone::cache {
@@ -33,50 +35,55 @@ void writeAll(int fd, const std::string& text) {
   }
 }
 
+// One file mapped and locked in the keeper; the errno of what failed (ESTALE: it changed since
+// the walk and was not read), 0 when it is held.
+int lockFile(const TreeFile& file, uint64_t& locked) {
+  auto opened = openTreeFile(file);
+  if (!opened) {
+    bool changed = failReasonOf(opened.error()) == FailReason::kChanged;
+    return changed ? ESTALE : opened.error().code().value();
+  }
+  if (opened->size_bytes == 0) return 0;
+  auto length = static_cast<size_t>(opened->size_bytes);
+  void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, opened->fd.get(), 0);
+  if (base == MAP_FAILED) return errno;
+  if (::mlock(base, length) != 0) {
+    int err = errno;
+    ::munmap(base, length);
+    return err;
+  }
+  locked += length;
+  return 0;
+}
+
 // In the keeper: bind, map, lock, tell the parent, sleep. Never returns.
 [[noreturn]] void runKeeper(const std::string& name, const std::vector<TreeFile>& files,
-                            const NodeSet& targets, int report_fd) {
+                            const NodeSet& targets, int report_fd, const FsRoot& proc) {
   ::prctl(PR_SET_NAME, keeperComm(name).c_str(), 0, 0, 0);
   // Pages evicted before the lock took hold are read back in on the targets.
   zones::setMempolicyCall(MPOL_BIND, targets);
   std::ostringstream report;
-  report << "pid\t" << ::getpid() << "\n";
+  auto self = detail::readProcessId(proc, 0);
+  report << "pid\t" << ::getpid() << "\t" << (self ? self->start_ticks : 0) << "\n";
   uint64_t locked = 0;
   uint64_t count = 0;
   for (const TreeFile& file : files) {
-    auto fd = detail::openForCache(file.path);
-    struct stat st {};
-    if (!fd || ::fstat(fd->get(), &st) != 0) {
-      report << "fail\t" << (fd ? errno : fd.error().code().value()) << "\t" << file.path << "\n";
-      continue;
-    }
-    if (st.st_size == 0) {
-      ++count;
-      continue;
-    }
-    size_t length = static_cast<size_t>(st.st_size);
-    void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd->get(), 0);
-    if (base == MAP_FAILED) {
-      report << "fail\t" << errno << "\t" << file.path << "\n";
-      continue;
-    }
-    if (::mlock(base, length) != 0) {
-      report << "fail\t" << errno << "\t" << file.path << "\n";
-      ::munmap(base, length);
+    if (int err = lockFile(file, locked); err != 0) {
+      report << "fail\t" << err << "\t" << file.path << "\n";
       continue;
     }
     ++count;
-    locked += length;
   }
   report << "ready\t" << count << "\t" << locked << "\n";
   writeAll(report_fd, report.str());
-  ::close(report_fd);
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd >= 0) {
     ::dup2(null_fd, 0);
     ::dup2(null_fd, 1);
     ::dup2(null_fd, 2);
   }
+  // The locks outlive the descriptors: the report pipe and the walk's directories go.
+  ::close_range(3, ~0U, 0);
   if (::chdir("/") != 0) {
     // Staying in the caller's directory only keeps it busy; nothing to report to anyone now.
   }
@@ -115,18 +122,21 @@ std::vector<std::string> splitTabs(const std::string& line) {
   }
 }
 
-Result<KeeperReport> parseKeeperReport(const std::string& text) {
+// The keeper's report, and its start time for the pid file.
+Result<KeeperReport> parseKeeperReport(const std::string& text, uint64_t& start_ticks) {
   KeeperReport report;
   bool ready = false;
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     auto fields = splitTabs(line);
-    if (fields[0] == "pid" && fields.size() >= 2) {
+    if (fields[0] == "pid" && fields.size() == 3) {
       report.pid = static_cast<pid_t>(toNumber(fields[1]));
+      start_ticks = toNumber(fields[2]);
     } else if (fields[0] == "fail" && fields.size() == 3) {
       int err = static_cast<int>(toNumber(fields[1]));
       std::string detail = "mlock: " + std::string(std::strerror(err));
+      if (err == ESTALE) detail = "changed since it was walked: not opened or not read";
       if (err == ENOMEM || err == EAGAIN || err == EPERM) {
         detail += " (RLIMIT_MEMLOCK is too low for it: raise it or run with CAP_IPC_LOCK)";
       }
@@ -137,22 +147,10 @@ Result<KeeperReport> parseKeeperReport(const std::string& text) {
       report.locked_bytes = toNumber(fields[2]);
     }
   }
-  if (!ready || report.pid <= 0) return errnoError(ECHILD, "the keeper died before locking");
+  if (!ready || report.pid <= 0 || start_ticks == 0) {
+    return errnoError(ECHILD, "the keeper died before locking");
+  }
   return report;
-}
-
-// The keeper recorded in `pid_file`, if that process still is one (its comm says so).
-std::optional<pid_t> recordedKeeper(const std::string& pid_file, const std::string& name,
-                                    const FsRoot& proc) {
-  int fd = ::open(pid_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text = readAllFrom(fd);
-  ::close(fd);
-  auto pid = static_cast<pid_t>(toNumber(text));
-  if (pid <= 0) return std::nullopt;
-  auto comm = proc.readAttribute("/proc/" + std::to_string(pid) + "/comm");
-  if (!comm || *comm != keeperComm(name)) return std::nullopt;
-  return pid;
 }
 
 }  // namespace
@@ -160,11 +158,9 @@ std::optional<pid_t> recordedKeeper(const std::string& pid_file, const std::stri
 Result<KeeperReport> startKeeper(const std::string& name, const std::vector<TreeFile>& files,
                                  const NodeSet& targets, const std::string& pid_dir,
                                  const FsRoot& proc) {
-  if (::mkdir(pid_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return errnoError(errno, "creating " + quoteInput(pid_dir));
-  }
-  std::string pid_file = pid_dir + "/" + name + ".pid";
-  std::optional<pid_t> earlier = recordedKeeper(pid_file, name, proc);
+  SZ_TRY(dir, detail::openPidDir(pid_dir));
+  std::string pid_file = name + ".pid";
+  auto earlier = detail::openRecordedKeeper(dir, pid_file, keeperComm(name), proc);
   std::array<int, 2> pipe_fds{};
   if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return errnoError(errno, "pipe");
   pid_t child = ::fork();
@@ -174,25 +170,25 @@ Result<KeeperReport> startKeeper(const std::string& name, const std::vector<Tree
     ::close(pipe_fds[0]);
     ::setsid();
     if (::fork() != 0) ::_exit(0);
-    runKeeper(name, files, targets, pipe_fds[1]);
+    runKeeper(name, files, targets, pipe_fds[1], proc);
   }
   ::close(pipe_fds[1]);
   int child_status = 0;
   ::waitpid(child, &child_status, 0);
   std::string text = readAllFrom(pipe_fds[0]);
   ::close(pipe_fds[0]);
-  SZ_TRY(report, parseKeeperReport(text));
-  if (earlier && *earlier != report.pid) {
-    ::kill(*earlier, SIGTERM);
-    report.replaced = *earlier;
+  uint64_t start_ticks = 0;
+  SZ_TRY(report, parseKeeperReport(text, start_ticks));
+  if (Status recorded = detail::writePidFile(dir, pid_file, {report.pid, start_ticks}); !recorded) {
+    // Unrecorded, the new keeper could never be replaced or stopped by name: it goes, and the
+    // earlier one stays recorded and holding.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, report.pid, 0)));
+    if (pidfd.valid()) (void)detail::stopKeeper(pidfd);
+    return Error(recorded.error()).withContext(quoteInput(pid_dir));
   }
-  std::string tmp = pid_file + ".new";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errnoError(errno, "writing " + quoteInput(pid_file));
-  writeAll(fd, std::to_string(report.pid) + "\n");
-  ::close(fd);
-  if (::rename(tmp.c_str(), pid_file.c_str()) != 0) {
-    return errnoError(errno, "writing " + quoteInput(pid_file));
+  if (earlier) {
+    SZ_CHECK(detail::stopKeeper(earlier->pidfd));
+    report.replaced = earlier->pid;
   }
   return report;
 }

@@ -68,6 +68,8 @@ std::string_view failReasonName(FailReason reason) {
       return "gone";
     case FailReason::kBeingWritten:
       return "being written";
+    case FailReason::kChanged:
+      return "changed since walked";
   }
   return "unknown";
 }
@@ -83,10 +85,17 @@ FailReason failReasonOfErrno(int err) {
     case ENOENT:
     case EFAULT:
       return FailReason::kGone;
+    case ESTALE:
+      return FailReason::kChanged;
     default:
       // EBUSY, EAGAIN: a reference the kernel could not drop (locked, pinned, being read).
       return FailReason::kBusy;
   }
+}
+
+FailReason failReasonOf(const Error& error) {
+  if (error.code() == make_error_code(Errc::kMismatch)) return FailReason::kChanged;
+  return failReasonOfErrno(error.code().value());
 }
 
 FailReason failReasonOf(int err, std::optional<PageFlags> flags) {

@@ -94,23 +94,19 @@ bool kernelHasCachestat() {
   return ::syscall(kSysCachestat, -1, &range, &result, 0U) != 0 && errno != ENOSYS;
 }
 
-FileResidency readFileResidency(const std::string& path, bool per_node,
+FileResidency readFileResidency(const TreeFile& tree_file, bool per_node,
                                 const zones::PageSyscalls& syscalls) {
   FileResidency file;
-  file.path = path;
-  auto fd = detail::openForCache(path);
-  if (!fd) {
-    file.error = fd.error().describe();
+  file.path = tree_file.path;
+  auto opened = openTreeFile(tree_file);
+  if (!opened) {
+    file.error = opened.error().describe();
     return file;
   }
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) {
-    file.error = errnoError(errno, "fstat " + quoteInput(path)).describe();
-    return file;
-  }
-  file.size_bytes = static_cast<uint64_t>(st.st_size);
+  int fd = opened->fd.get();
+  file.size_bytes = opened->size_bytes;
   file.pages = (file.size_bytes + detail::pageBytes() - 1) / detail::pageBytes();
-  if (auto stat = cacheStatOf(fd->get())) {
+  if (auto stat = cacheStatOf(fd)) {
     file.dirty_pages = stat->dirty_pages;
     file.writeback_pages = stat->writeback_pages;
     if (!per_node) {
@@ -120,11 +116,11 @@ FileResidency readFileResidency(const std::string& path, bool per_node,
   }
   for (uint64_t offset = 0; offset < file.size_bytes; offset += detail::kWindowBytes) {
     uint64_t length = std::min(detail::kWindowBytes, file.size_bytes - offset);
-    auto window = detail::MappedWindow::map(fd->get(), offset, length);
+    auto window = detail::MappedWindow::map(fd, offset, length);
     Status looked = window ? lookAtWindow(*window, per_node, syscalls, file)
                            : Status(std::move(window).error());
     if (!looked) {
-      file.error = Error(looked.error()).withContext(quoteInput(path)).describe();
+      file.error = Error(looked.error()).withContext(quoteInput(tree_file.path)).describe();
       return file;
     }
   }

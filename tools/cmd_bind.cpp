@@ -1,4 +1,6 @@
 // zonectl bind: put the page cache of file trees on a zone's nodes (populate, migrate, lock).
+#include <unistd.h>
+
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -94,6 +96,20 @@ std::string perNode(const std::map<int, uint64_t>& pages) {
   return text.empty() ? "-" : text;
 }
 
+// What the walk left out of a tree, for its line in the report ("" when nothing).
+std::string skippedText(const cache::TreeWalk& walk) {
+  std::string text;
+  auto add = [&text](uint64_t count, std::string_view what) {
+    if (count > 0) text += ", " + std::to_string(count) + " " + std::string(what);
+  };
+  add(walk.duplicates_skipped, "hard links to files already listed");
+  add(walk.symlinks_skipped, "symlinks not followed");
+  add(walk.mounts_skipped, "entries on other filesystems not walked (--cross-mounts walks them)");
+  add(walk.changed_skipped, "entries that changed while walked, skipped");
+  add(walk.others_skipped, "fifos, sockets or devices skipped");
+  return text;
+}
+
 struct BindView {
   Target target;
   std::vector<cache::TreeWalk> walks;
@@ -110,11 +126,7 @@ void renderText(const BindView& view, std::ostream& out) {
   for (const cache::TreeWalk& walk : view.walks) {
     out << "  tree " << walk.root << ": " << walk.files.size() << " files, "
         << mib(walk.size_bytes);
-    if (walk.duplicates_skipped > 0)
-      out << ", " << walk.duplicates_skipped << " links to files already listed";
-    if (walk.dangling_skipped > 0)
-      out << ", " << walk.dangling_skipped << " dangling symlinks skipped";
-    out << "\n";
+    out << skippedText(walk) << "\n";
   }
   out << "pages already in place: " << report.pages_in_place << "\n"
       << "pages populated:        " << report.pages_populated << "\n"
@@ -166,7 +178,10 @@ json renderJson(const BindView& view) {
                      {"files", walk.files.size()},
                      {"size_bytes", walk.size_bytes},
                      {"duplicates_skipped", walk.duplicates_skipped},
-                     {"dangling_skipped", walk.dangling_skipped}});
+                     {"symlinks_skipped", walk.symlinks_skipped},
+                     {"mounts_skipped", walk.mounts_skipped},
+                     {"changed_skipped", walk.changed_skipped},
+                     {"others_skipped", walk.others_skipped}});
   }
   json reasons = json::object();
   for (const auto& [reason, count] : report.failed_by_reason) {
@@ -242,6 +257,7 @@ std::map<int, uint64_t> freeBytesOn(const std::vector<zones::NodeMemory>& memory
 struct Placement {
   Target target;
   std::map<int, uint64_t> free_bytes;
+  uint64_t total_bytes = 0;  // the target nodes' memory
 };
 
 Result<Placement> placementOf(const Context& ctx, const po::variables_map& values) {
@@ -249,7 +265,42 @@ Result<Placement> placementOf(const Context& ctx, const po::variables_map& value
   if (!memory) return readError(ctx, std::move(memory).error());
   SZ_TRY(target, resolveTarget(ctx, values, *memory));
   std::map<int, uint64_t> free = freeBytesOn(*memory, target.nodes);
-  return Placement{std::move(target), std::move(free)};
+  uint64_t total = 0;
+  for (const zones::NodeMemory& node : *memory) {
+    if (target.nodes.contains(node.id)) total += node.mem_total_bytes;
+  }
+  return Placement{std::move(target), std::move(free), total};
+}
+
+// By default --lock may hold half of the target nodes' memory: locked page cache is never
+// reclaimed, so the rest is what is left there for everything else, and a symlink or a mount
+// slipped into a tree cannot make it pin a whole filesystem.
+constexpr uint64_t kDefaultLockShareDivisor = 2;
+
+uint64_t lockedBytesOf(const std::vector<cache::TreeFile>& files) {
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t bytes = 0;
+  for (const cache::TreeFile& file : files) bytes += (file.size_bytes + page - 1) / page * page;
+  return bytes;
+}
+
+// --lock over its limit is refused before anything is read, moved or locked.
+Status checkLockLimit(const po::variables_map& values, const Placement& placement,
+                      const std::vector<cache::TreeFile>& files) {
+  uint64_t asked = lockedBytesOf(files);
+  std::string where = "nodes " + placement.target.nodes.format();
+  if (placement.target.zone) where += " (zone " + *placement.target.zone + ")";
+  uint64_t limit = placement.total_bytes / kDefaultLockShareDivisor;
+  std::string whose = "half of the " + formatSize(placement.total_bytes) + " of " + where;
+  if (values.count("lock-limit") > 0) {
+    SZ_TRY(given, parseSize(values["lock-limit"].as<std::string>(), "--lock-limit"));
+    limit = given;
+    whose = "--lock-limit";
+  }
+  if (asked <= limit) return {};
+  return badInput("--lock would hold " + formatSize(asked) + " (" + std::to_string(files.size()) +
+                  " files) but may hold at most " + formatSize(limit) + " (" + whose +
+                  "); nothing was done: bind less, or raise the limit with --lock-limit SIZE");
 }
 
 Error incompleteError(const BindView& view) {
@@ -270,39 +321,69 @@ Error incompleteError(const BindView& view) {
       " (the report above says what was done; run bind again once the cause is gone)");
 }
 
-}  // namespace
-
-Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
+po::options_description bindOptions() {
   po::options_description options("bind options");
   options.add_options()("zone", po::value<std::string>(),
                         "the zone whose nodes get the pages (default: shared)")(
       "nodes", po::value<std::string>(), "bind to these nodes instead of a zone's (0-3,7)")(
       "lock",
       "keep the pages resident: a keeper process mlocks them (costs their size in "
-      "RAM; RLIMIT_MEMLOCK or CAP_IPC_LOCK)")("path", po::value<std::vector<std::string>>(),
-                                              "files or directories to bind");
+      "RAM; RLIMIT_MEMLOCK or CAP_IPC_LOCK)")(
+      "lock-limit", po::value<std::string>(),
+      "the most --lock may hold (SIZE; default: half of the target nodes' memory); more is "
+      "refused before anything is done")(
+      "cross-mounts",
+      "walk into filesystems mounted below a PATH (default: a tree ends at its PATH's "
+      "filesystem)")("path", po::value<std::vector<std::string>>(),
+                     "files or directories to bind (symlinks below a PATH are not followed)");
+  return options;
+}
+
+// --lock waits for the zones (read while the trees were walked) to check its limit before
+// anything is read, moved or locked.
+Status checkLockBeforeBind(const std::shared_future<Result<Placement>>& placement,
+                           const po::variables_map& values,
+                           const std::vector<cache::TreeFile>& files) {
+  if (values.count("lock") == 0) return {};
+  const Result<Placement>& placed = placement.get();
+  if (!placed) return placed.error();
+  return checkLockLimit(values, *placed, files);
+}
+
+}  // namespace
+
+Status cmdBind(Context& ctx, const std::vector<std::string>& args) {
+  po::options_description options = bindOptions();
   po::positional_options_description positional;
   positional.add("path", -1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "bind", "PATH... [--zone NAME | --nodes NODES] [--lock]", options,
-                        positional, args, values)) {
+  if (!parseVerbOptions(ctx, "bind",
+                        "PATH... [--zone NAME | --nodes NODES] [--lock [--lock-limit SIZE]] "
+                        "[--cross-mounts]",
+                        options, positional, args, values)) {
     return {};
   }
   if (!ctx.fs.isLive()) {
     return badInput("bind changes the running system's page cache; it does not work with --root");
   }
   if (values.count("path") == 0) return badInput("bind needs at least one PATH");
+  if (values.count("lock-limit") > 0 && values.count("lock") == 0) {
+    return badInput("--lock-limit limits --lock: give both, or neither");
+  }
   // The zones and the nodes' memory are read while the trees are walked and the first files are
   // opened and looked at: none of that needs them (under emulation reading them took 40-55 ms
   // of a 430 ms bind). Missing paths and loops are refused before anything is done, an unknown
   // zone before any page is read or moved.
   std::shared_future<Result<Placement>> placement =
       std::async(std::launch::async, [&] { return placementOf(ctx, values); }).share();
-  SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>()));
+  cache::WalkOptions walk_options;
+  walk_options.cross_mounts = values.count("cross-mounts") > 0;
+  SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>(), walk_options));
 
   std::vector<cache::TreeFile> files;
   for (const cache::TreeWalk& walk : walks)
     files.insert(files.end(), walk.files.begin(), walk.files.end());
+  SZ_CHECK(checkLockBeforeBind(placement, values, files));
   // The holders' exits (each unmaps the pages it mapped) overlap the report: waited for when
   // this returns, after the report is printed.
   cache::ExitingHolders exiting;

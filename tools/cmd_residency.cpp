@@ -206,12 +206,15 @@ Status cmdResidency(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("residency options");
   options.add_options()("files", "list every file, not only each tree")(
       "fast", "totals only (cachestat(2) where the kernel has it), no per-node census")(
-      "path", po::value<std::vector<std::string>>(), "files or directories to look at");
+      "cross-mounts",
+      "walk into filesystems mounted below a PATH (default: a tree ends at its PATH's "
+      "filesystem)")("path", po::value<std::vector<std::string>>(),
+                     "files or directories to look at (symlinks below a PATH are not followed)");
   po::positional_options_description positional;
   positional.add("path", -1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "residency", "PATH... [--files] [--fast]", options, positional, args,
-                        values)) {
+  if (!parseVerbOptions(ctx, "residency", "PATH... [--files] [--fast] [--cross-mounts]", options,
+                        positional, args, values)) {
     return {};
   }
   if (!ctx.fs.isLive()) {
@@ -220,7 +223,9 @@ Status cmdResidency(Context& ctx, const std::vector<std::string>& args) {
         "--root");
   }
   if (values.count("path") == 0) return badInput("residency needs at least one PATH");
-  SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>()));
+  cache::WalkOptions walk_options;
+  walk_options.cross_mounts = values.count("cross-mounts") > 0;
+  SZ_TRY(walks, cache::walkTrees(values["path"].as<std::vector<std::string>>(), walk_options));
   ResidencyView view;
   view.per_node = values.count("fast") == 0;
   view.cachestat = cache::kernelHasCachestat();
@@ -229,7 +234,7 @@ Status cmdResidency(Context& ctx, const std::vector<std::string>& args) {
   for (const cache::TreeWalk& walk : walks) {
     TreeResidency tree{walk.root, {}, {}};
     for (const cache::TreeFile& file : walk.files) {
-      tree.files.push_back(cache::readFileResidency(file.path, view.per_node));
+      tree.files.push_back(cache::readFileResidency(file, view.per_node));
       tree.totals.add(tree.files.back());
       view.totals.add(tree.files.back());
     }

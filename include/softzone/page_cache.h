@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +21,17 @@ namespace softzone::cache {
 
 // --- walking trees ---
 
-// One regular file of a tree, reached once however many links or symlinks lead to it.
+// An open directory of a walked tree, shared by the files found in it: each file is opened
+// relative to it, so nothing resolves a path again after the walk (a user who owns a directory
+// of the tree could otherwise swap a name for a FIFO, a device or a symlink to `/` meanwhile).
+using DirHandle = std::shared_ptr<const Fd>;
+
+// One regular file of a tree, reached once however many hard links lead to it.
 struct TreeFile {
-  std::string path;  // the first path the walk reached it by
-  dev_t device = 0;
+  std::string path;  // for reports: the path the walk reached it by
+  DirHandle dir;     // the directory it was found in, open
+  std::string name;  // its name in `dir`
+  dev_t device = 0;  // what the walk saw; the open file must still be this inode
   ino_t inode = 0;
   uint64_t size_bytes = 0;
 };
@@ -32,16 +40,40 @@ struct TreeWalk {
   std::string root;  // the PATH as given
   std::vector<TreeFile> files;
   uint64_t size_bytes = 0;
-  uint64_t duplicates_skipped = 0;  // hard links and symlinks to a file already listed
-  uint64_t dangling_skipped = 0;    // symlinks to nothing (common in /lib, not an error)
+  uint64_t duplicates_skipped = 0;  // hard links to a file already listed
+  uint64_t symlinks_skipped = 0;    // symlinks below PATH: never followed
+  uint64_t mounts_skipped = 0;      // entries on another filesystem than PATH's, not walked
+  uint64_t changed_skipped = 0;     // entries that changed type or inode while being walked
   uint64_t others_skipped = 0;      // sockets, fifos, devices
 };
 
-// Walks each PATH (a file or a directory), following symlinks like `find -L`, listing each
-// regular file once (by device and inode, across all the trees). Bad input (exit 2), found before
-// anything is done: a missing PATH, a symlink loop (ELOOP, or a directory reached again below
-// itself), an unreadable directory (EACCES, naming it).
-Result<std::vector<TreeWalk>> walkTrees(const std::vector<std::string>& paths);
+struct WalkOptions {
+  // Walk into filesystems mounted below a PATH (off: a PATH's tree ends at its filesystem).
+  bool cross_mounts = false;
+};
+
+// Walks each PATH (a file or a directory), listing each regular file once (by device and inode,
+// across all the trees), each with its directory held open. A PATH that is a symlink is followed
+// (it is what the caller named); symlinks below it are not, and a mount below it is not entered
+// unless `options.cross_mounts`. Directories are opened relative to their parent with O_NOFOLLOW
+// and checked to be what was looked at. Bad input (exit 2), found before anything is done: a
+// missing PATH, a symlink loop at a PATH, an unreadable directory (EACCES, naming it).
+// Raises this process's open-file limit to its hard limit: a tree holds one descriptor per
+// directory that has files.
+Result<std::vector<TreeWalk>> walkTrees(const std::vector<std::string>& paths,
+                                        const WalkOptions& options = {});
+
+// A walked file opened for looking at its cache.
+struct OpenedFile {
+  Fd fd;
+  uint64_t size_bytes = 0;
+};
+
+// Opens `file` relative to its directory: read-only, O_NOFOLLOW, O_NONBLOCK (a FIFO swapped in
+// does not block the open), O_NOATIME where permitted; then checks it is still a regular file
+// with the inode the walk saw. A file that changed (now a symlink, another inode, not a regular
+// file) is refused as a mismatch naming what it is now: failReasonOf() calls it kChanged.
+Result<OpenedFile> openTreeFile(const TreeFile& file);
 
 // --- residency ---
 
@@ -62,14 +94,14 @@ struct FileResidency {
   uint64_t pagesOn(const NodeSet& nodes) const;
 };
 
-// Looks at every cached page of `path` without adding any: the file is mapped with readahead off
-// (MADV_RANDOM), only pages mincore reports cached are faulted in, and their nodes come from
-// move_pages(2)'s status query. mincore tells the truth only to the file's owner, a writer or
-// root (since 5.2); others see every page as cached. Failures to open or map the file are kept
-// in `error`, not returned: one unreadable file does not hide the rest.
-// With `per_node` false only the totals are read: from cachestat(2) where the kernel has it
-// (fast, nothing mapped), else from mincore; pages_per_node stays empty.
-FileResidency readFileResidency(const std::string& path, bool per_node = true,
+// Looks at every cached page of `file` (opened with openTreeFile) without adding any: the file is
+// mapped with readahead off (MADV_RANDOM), only pages mincore reports cached are faulted in, and
+// their nodes come from move_pages(2)'s status query. mincore tells the truth only to the file's
+// owner, a writer or root (since 5.2); others see every page as cached. Failures to open or map the
+// file are kept in `error`, not returned: one unreadable file does not hide the rest. With
+// `per_node` false only the totals are read: from cachestat(2) where the kernel has it (fast,
+// nothing mapped), else from mincore; pages_per_node stays empty.
+FileResidency readFileResidency(const TreeFile& file, bool per_node = true,
                                 const zones::PageSyscalls& syscalls = zones::kernelPageSyscalls());
 
 // cachestat(2) over a whole file: pages cached, dirty, under writeback. nullopt when the kernel
@@ -100,11 +132,23 @@ struct ResidencyTotals {
 // --- binding ---
 
 // Why pages could not be put on the target nodes.
-enum class FailReason { kDirty, kWriteback, kBusy, kNoPermission, kNoMemory, kGone, kBeingWritten };
+enum class FailReason {
+  kDirty,
+  kWriteback,
+  kBusy,
+  kNoPermission,
+  kNoMemory,
+  kGone,
+  kBeingWritten,
+  kChanged,  // the file changed (type or inode) since the walk: not opened or not read
+};
 std::string_view failReasonName(FailReason reason);  // "dirty", "no permission", ...
 
 // The reason a move_pages status (or a whole call's) errno stands for, before page flags refine it.
+// ESTALE (the keeper's word for a file changed since the walk) is kChanged.
 FailReason failReasonOfErrno(int err);
+// The reason an open or map of a file failed: kChanged for openTreeFile's mismatch, else by errno.
+FailReason failReasonOf(const Error& error);
 
 // Page flags that explain a failed move (from /proc/kpageflags, root only).
 struct PageFlags {

@@ -18,6 +18,7 @@
 
 #include "softzone/page_cache.h"
 #include "support/fake_tree.h"
+#include "walked_file.h"
 
 namespace softzone::cache {
 namespace {
@@ -121,7 +122,7 @@ class BindTest : public ::testing::Test {
   TreeFile makeFile(const std::string& name, size_t pages) {
     std::string path = tree_.path() + "/" + name;
     std::ofstream(path) << std::string(pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE)), 'p');
-    return TreeFile{path, 0, 0, pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE))};
+    return walkedFile(path);
   }
 
   BindOptions options(const NodeSet& targets) {
@@ -282,7 +283,8 @@ TEST_F(BindTest, NoPermissionStopsTheRunAndKeepsWhatWasDone) {
 }
 
 TEST_F(BindTest, AMissingFileIsReportedAndTheRestIsBound) {
-  std::vector<TreeFile> files = {TreeFile{tree_.path() + "/gone", 0, 0, 4096}, makeFile("here", 2)};
+  std::vector<TreeFile> files = {makeFile("gone", 1), makeFile("here", 2)};
+  ::unlink(files[0].path.c_str());
   BindReport report = bindFiles(files, options(NodeSet::of({1})));
   EXPECT_FALSE(report.stopped_by);
   ASSERT_EQ(report.file_failures.size(), 1u);

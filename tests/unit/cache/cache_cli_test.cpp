@@ -12,6 +12,7 @@ namespace softzone::tools {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 namespace fs = std::filesystem;
 
@@ -34,12 +35,36 @@ TEST_F(CacheCliTest, MissingPathIsBadInput) {
 }
 
 TEST_F(CacheCliTest, SymlinkLoopIsBadInput) {
-  fs::create_directories(path("t/sub"));
-  fs::create_symlink("..", path("t/sub/loop"));
-  Outcome run = zonectl({"bind", "--nodes", "0", path("t")});
+  fs::create_symlink("loop", path("loop"));
+  Outcome run = zonectl({"bind", "--nodes", "0", path("loop")});
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_THAT(run.err, HasSubstr("symlink loop"));
   EXPECT_EQ(run.out, "");
+}
+
+TEST_F(CacheCliTest, LockOverItsLimitIsRefusedBeforeAnythingIsDone) {
+  fs::create_directories(path("t"));
+  std::ofstream(path("t/a"), std::ios::binary) << std::string(20000, 'a');
+  Outcome run = zonectl({"bind", "--nodes", "0", "--lock", "--lock-limit", "8K", path("t")});
+  EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_THAT(run.err,
+              HasSubstr("--lock would hold 20K (1 files) but may hold at most 8K (--lock-limit)"));
+  EXPECT_EQ(run.out, "") << "something was bound";
+  Outcome alone = zonectl({"bind", "--nodes", "0", "--lock-limit", "8K", path("t")});
+  EXPECT_EQ(alone.exit_status, 2);
+  EXPECT_THAT(alone.err, HasSubstr("--lock-limit limits --lock"));
+}
+
+TEST_F(CacheCliTest, ResidencyDoesNotFollowASymlinkOutOfTheTree) {
+  fs::create_directories(path("t"));
+  fs::create_directories(path("outside"));
+  std::ofstream(path("t/a"), std::ios::binary) << std::string(100, 'a');
+  std::ofstream(path("outside/big"), std::ios::binary) << std::string(50000, 'b');
+  fs::create_symlink(path("outside"), path("t/escape"));
+  Outcome run = zonectl({"--json", "residency", "--fast", path("t")});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("\"size_bytes\": 100,"));
+  EXPECT_THAT(run.out, Not(HasSubstr("50000")));
 }
 
 TEST_F(CacheCliTest, UnknownNodesAreBadInput) {
@@ -84,6 +109,8 @@ TEST_F(CacheCliTest, HelpNamesTheOptions) {
   EXPECT_THAT(run.out, StartsWith("usage: zonectl [global options] bind PATH..."));
   EXPECT_THAT(run.out, HasSubstr("--lock"));
   EXPECT_THAT(run.out, HasSubstr("RLIMIT_MEMLOCK"));
+  EXPECT_THAT(run.out, HasSubstr("--lock-limit"));
+  EXPECT_THAT(run.out, HasSubstr("--cross-mounts"));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "softzone/page_cache.h"
 #include "support/fake_tree.h"
+#include "walked_file.h"
 
 namespace softzone::cache {
 namespace {
@@ -61,7 +62,7 @@ class CacheLiveTest : public ::testing::Test {
   }
 
   int firstNode() {
-    FileResidency file = readFileResidency(path_);
+    FileResidency file = readFileResidency(walkedFile(path_));
     return file.pages_per_node.empty() ? -1 : file.pages_per_node.begin()->first;
   }
 
@@ -70,7 +71,7 @@ class CacheLiveTest : public ::testing::Test {
 };
 
 TEST_F(CacheLiveTest, ResidencyCountsCachedPagesAndAddsNone) {
-  FileResidency warm = readFileResidency(path_);
+  FileResidency warm = readFileResidency(walkedFile(path_));
   EXPECT_EQ(warm.error, "");
   EXPECT_EQ(warm.pages, kPages);
   EXPECT_EQ(warm.cached_pages, kPages);
@@ -79,12 +80,12 @@ TEST_F(CacheLiveTest, ResidencyCountsCachedPagesAndAddsNone) {
   EXPECT_EQ(placed + warm.unplaced_pages, warm.cached_pages);
 
   ASSERT_TRUE(makeOnePageCached());
-  FileResidency cold = readFileResidency(path_);
+  FileResidency cold = readFileResidency(walkedFile(path_));
   if (cold.cached_pages == kPages) GTEST_SKIP() << "this filesystem ignores POSIX_FADV_DONTNEED";
   EXPECT_EQ(cold.cached_pages, 1u);
   // Looking did not read anything in: the same count again.
-  EXPECT_EQ(readFileResidency(path_).cached_pages, 1u);
-  EXPECT_EQ(readFileResidency(path_, /*per_node=*/false).cached_pages, 1u);
+  EXPECT_EQ(readFileResidency(walkedFile(path_)).cached_pages, 1u);
+  EXPECT_EQ(readFileResidency(walkedFile(path_), /*per_node=*/false).cached_pages, 1u);
 }
 
 TEST_F(CacheLiveTest, CachestatAgreesWithMincore) {
@@ -94,7 +95,7 @@ TEST_F(CacheLiveTest, CachestatAgreesWithMincore) {
   auto stat = cacheStatOf(fd);
   ::close(fd);
   ASSERT_TRUE(stat);
-  EXPECT_EQ(stat->cached_pages, readFileResidency(path_).cached_pages);
+  EXPECT_EQ(stat->cached_pages, readFileResidency(walkedFile(path_)).cached_pages);
   EXPECT_EQ(stat->dirty_pages, 0u);  // fsynced
 }
 
@@ -102,10 +103,10 @@ TEST_F(CacheLiveTest, BindPopulatesOnTheTargetAndIsIdempotent) {
   int node = firstNode();
   ASSERT_GE(node, 0);
   ASSERT_TRUE(makeOnePageCached());
-  if (readFileResidency(path_).cached_pages == kPages) {
+  if (readFileResidency(walkedFile(path_)).cached_pages == kPages) {
     GTEST_SKIP() << "this filesystem ignores POSIX_FADV_DONTNEED";
   }
-  std::vector<TreeFile> files = {TreeFile{path_, 0, 0, kPages * pageBytes()}};
+  std::vector<TreeFile> files = {walkedFile(path_)};
   BindOptions options;
   options.targets = NodeSet::of({node});
   BindReport report = bindFiles(files, options);
@@ -118,7 +119,7 @@ TEST_F(CacheLiveTest, BindPopulatesOnTheTargetAndIsIdempotent) {
   EXPECT_EQ(report.pages_populated, kPages - 1);
   EXPECT_EQ(report.pages_failed, 0u);
   EXPECT_TRUE(report.complete());
-  FileResidency after = readFileResidency(path_);
+  FileResidency after = readFileResidency(walkedFile(path_));
   EXPECT_EQ(after.cached_pages, kPages);
   EXPECT_EQ(after.pagesOn(NodeSet::of({node})), kPages);
 

@@ -34,11 +34,10 @@ step "bad input: missing path, symlink loop, unknown zone"
 run_expect_status 2 zonectl bind "$SOFTZONE_DISK/no-such-dir" 2>/tmp/err
 cat /tmp/err
 grep -q 'no such file or directory' /tmp/err || fail "missing path not named"
-mkdir -p "$SOFTZONE_DISK/looped/sub"
-ln -s .. "$SOFTZONE_DISK/looped/sub/up"
+ln -s looped "$SOFTZONE_DISK/looped"
 run_expect_status 2 zonectl bind "$SOFTZONE_DISK/looped" 2>/tmp/err
 cat /tmp/err
-grep -q 'symlink loop at .*looped/sub/up' /tmp/err || fail "the loop is not named"
+grep -q 'symlink loop at .*looped' /tmp/err || fail "the loop is not named"
 run_expect_status 2 zonectl bind --zone nosuch "$TREE" 2>/tmp/err
 cat /tmp/err
 grep -q 'unknown zone "nosuch"' /tmp/err || fail "unknown zone not named"
@@ -79,7 +78,7 @@ grep -q '^pages failed: ' /tmp/out || fail "what was done is not reported"
 step "--lock: a keeper holds the tree; dropping caches leaves it where it is"
 zonectl --json bind --lock "$TREE" >"$out/bind-lock.json"
 grep -A4 '"lock"' "$out/bind-lock.json"
-keeper=$(cat /run/softzone/shared.pid)
+keeper=$(cut -d' ' -f1 /run/softzone/shared.pid)
 expect_eq "keeper name" sz-keep-shared "$(cat /proc/$keeper/comm)"
 drop_caches
 residency_of "$TREE" "$out/res-locked.json"
