@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include <filesystem>
-#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/fake_tree.h"
@@ -17,14 +16,13 @@
 namespace softzone::tools {
 namespace {
 
+const std::string kFixtures = SOFTZONE_FIXTURES;
+constexpr const char* kJournal = "/run/softzone/journal.json";
+
 namespace fs = std::filesystem;
 using ::softzone::testing::FakeTree;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using ::testing::Not;
-
-const std::string kFixtures = SOFTZONE_FIXTURES;
-constexpr const char* kJournal = "/run/softzone/journal.json";
 
 // Each test on its own copy of the fixture's root.
 class PartitionRecoveryTest : public ::testing::TestWithParam<std::string> {
