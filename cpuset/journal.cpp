@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "softzone/cgroup_backend.h"
 #include "softzone/op_lock.h"
 
 namespace softzone::cpuset {
@@ -26,8 +27,14 @@ Result<OpLock> OpLock::acquire(const FsRoot& fs) {
 }
 
 void stopPointForTests(std::string_view step) {
+#ifndef SOFTZONE_TEST_HOOKS
+  // A production build has no stop points: an environment variable must not be able to kill a
+  // root tool half-way through an operation.
+  (void)step;
+#else
   const char* stop = std::getenv(std::string(kTestStopEnv).c_str());
   if (stop != nullptr && step == stop) ::kill(::getpid(), SIGKILL);
+#endif
 }
 
 Result<JournalEntry> parseJournal(std::string_view text) {
@@ -43,11 +50,18 @@ Result<JournalEntry> parseJournal(std::string_view text) {
   if (op == root.end() || !op->is_string()) return damaged("no \"op\"");
   if (args == root.end() || !args->is_object()) return damaged("no \"args\" object");
   if (step == root.end() || !step->is_string()) return damaged("no \"step\"");
-  return JournalEntry{op->get<std::string>(), *args, step->get<std::string>()};
+  std::string parent;
+  if (auto recorded = root.find("parent"); recorded != root.end()) {
+    if (!recorded->is_string()) return damaged("\"parent\" is not a string");
+    parent = recorded->get<std::string>();
+    if (auto problem = checkCgroupPath(parent)) return damaged("\"parent\": " + *problem);
+  }
+  return JournalEntry{op->get<std::string>(), *args, step->get<std::string>(), parent};
 }
 
 std::string formatJournal(const JournalEntry& entry) {
   nlohmann::ordered_json root = {{"op", entry.op}, {"args", entry.args}, {"step", entry.step}};
+  if (!entry.parent.empty()) root["parent"] = entry.parent;
   return root.dump(2) + "\n";
 }
 

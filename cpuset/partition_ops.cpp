@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "softzone/kernel_files.h"
+#include "softzone/node_leftovers.h"
 #include "softzone/page_placement.h"
 #include "softzone/partitions.h"
 #include "softzone/size.h"
@@ -84,8 +85,10 @@ std::string journalPrefix(const std::string& op) { return op + "."; }
 Status journalStep(Session& session, JournalEntry& entry, const std::string& step,
                    const std::optional<JournalEntry>& outer) {
   entry.step = step;
+  entry.parent = session.zones.parent;
   if (outer) {
     JournalEntry wrapped = *outer;
+    wrapped.parent = session.zones.parent;
     wrapped.args["current"] = {{"op", entry.op}, {"args", entry.args}, {"step", entry.step}};
     SZ_CHECK(writeJournalAt(*session.fs, wrapped));
   } else {
@@ -99,6 +102,17 @@ Status journalStep(Session& session, JournalEntry& entry, const std::string& ste
 std::optional<JournalEntry>& outerJournal() {
   static std::optional<JournalEntry> outer;
   return outer;
+}
+
+// An operation that neither completed nor rolled back: exit 1 (never 2: the request was fine),
+// naming what failed and the journal left for the next run.
+// Inside apply, the apply (or its recovery) says so once for all.
+Error journalKept(const Error& error, std::string_view what) {
+  if (outerJournal()) return Error(error).withContext(what);
+  std::error_code code = error.isBadInput() ? make_error_code(Errc::kMismatch) : error.code();
+  return Error(code, std::string(what) + ": " + error.message() + "; the journal " +
+                         std::string(kJournalFile) +
+                         " stays: fix the cause and run `zonectl recover`");
 }
 
 Status finishJournal(Session& session) {
@@ -177,23 +191,63 @@ Status rollBackCreate(Session& session, const std::string& name) {
 
 // --- resize ---
 
+// After the mems write: one more pass over what the tasks allocated on released nodes until then
+// (the kernel now keeps them off), the count that decides, and the page cache the nodes still
+// hold that no task maps (no page move reaches it).
+Status finishShrink(Session& session, const std::string& name, const NodeSet& released,
+                    const NodeSet& target, const json& args, ResizeReport& report) {
+  std::string cgroup = cgroupOf(session, name);
+  bool force = args.value("force", false);
+  SZ_TRY(after, session.backend->readSubtreeProcs(cgroup));
+  MigrationTotals check =
+      migrateProcesses(session, after, released, target, args.value("workers", 0));
+  report.migration.pages_moved += check.pages_moved;
+  report.migration.pages_left = check.pages_left;
+  report.migration.elapsed_ms += check.elapsed_ms;
+  report.verified = true;
+  if (check.pages_left > 0 && !force) {
+    return infeasible(std::to_string(check.pages_left) + " pages of partition " + name +
+                      " are still on nodes " + released.format() + " after the move" +
+                      " (pages the kernel would not move: pinned, busy or out of room)");
+  }
+  if (check.pages_left > 0) {
+    report.notes.push_back(std::to_string(check.pages_left) + " pages stay on nodes " +
+                           released.format() +
+                           " (--force): the kernel reclaims or moves "
+                           "them as memory there is needed");
+  }
+  auto leftovers = readNodeLeftoversAt(*session.fs, released);
+  if (!leftovers) {
+    report.notes.push_back("the page cache left on nodes " + released.format() +
+                           " was not checked: " + leftovers.error().message());
+    return {};
+  }
+  report.node_leftovers = *leftovers;
+  std::string left = describeLeftovers(*leftovers);
+  if (!left.empty()) report.notes.push_back(left);
+  return {};
+}
+
 // The forward path of a resize, safe to run again from any step: grow to old+new, move pages off
-// the released nodes, write the new nodes, verify, record.
+// the released nodes, write the new nodes, verify, record. The released nodes are the journal's
+// `from` less `to` (with any other node the cgroup has): after a kill past the mems write the
+// cgroup alone no longer says which nodes must end up empty.
 Status runResize(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
                  ResizeReport& report) {
   const json& args = entry.args;
   std::string name = stringArg(args, "name");
   SZ_TRY(target, nodesArg(args, "to"));
-  bool force = args.value("force", false);
+  SZ_TRY(from, nodesArg(args, "from"));
   int workers = args.value("workers", 0);
   std::string cgroup = cgroupOf(session, name);
   SZ_TRY(current, session.backend->readMems(cgroup));
   NodeSet all = current.unionWith(target);
-  if (all != current) SZ_CHECK(session.backend->writeMems(cgroup, all));
+  if (all != current) SZ_CHECK(session.backend->writeSubtreeMems(cgroup, current, all));
   SZ_CHECK(journalStep(session, entry, "grow", outer));
 
-  NodeSet released = all.minus(target);
-  SZ_TRY(pids, session.backend->readProcs(cgroup));
+  NodeSet released = from.unionWith(current).minus(target);
+  report.released = released;
+  SZ_TRY(pids, session.backend->readSubtreeProcs(cgroup));
   if (!released.empty()) {
     // Verified once, after the second pass below: the count that decides is that one.
     report.migration =
@@ -201,28 +255,10 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   }
   SZ_CHECK(journalStep(session, entry, "migrate", outer));
 
-  SZ_CHECK(session.backend->writeMems(cgroup, target));
+  SZ_CHECK(session.backend->writeSubtreeMems(cgroup, all, target));
   SZ_CHECK(journalStep(session, entry, "shrink", outer));
 
-  if (!released.empty()) {
-    // The tasks may have allocated on released nodes until the mems write: one more pass now
-    // that the kernel keeps them off, then the count that decides.
-    SZ_TRY(after, session.backend->readProcs(cgroup));
-    MigrationTotals check = migrateProcesses(session, after, released, target, workers);
-    report.migration.pages_moved += check.pages_moved;
-    report.migration.pages_left = check.pages_left;
-    report.migration.elapsed_ms += check.elapsed_ms;
-    if (check.pages_left > 0 && !force) {
-      return infeasible(std::to_string(check.pages_left) + " pages of partition " + name +
-                        " are still on nodes " + released.format() + " after the move" +
-                        " (pages the kernel would not move: pinned, busy or out of room)");
-    }
-    if (check.pages_left > 0) {
-      report.notes.push_back(std::to_string(check.pages_left) + " pages stay on nodes " +
-                             released.format() + " (--force): the kernel reclaims or moves "
-                             "them as memory there is needed");
-    }
-  }
+  if (!released.empty()) SZ_CHECK(finishShrink(session, name, released, target, args, report));
   SZ_CHECK(journalStep(session, entry, "verify", outer));
 
   StateFile state = baseState(session);
@@ -249,6 +285,41 @@ Status rollBackResize(Session& session, const json& args) {
 
 // --- destroy ---
 
+// Every process of every cgroup in the partition's subtree goes to `destination`, each by
+// pidfd and only while it is still in the subtree (a pid read earlier may be another's now).
+// Processes forking meanwhile are caught by reading again, kEmptyRounds times.
+Status emptySubtree(const Session& session, const std::string& cgroup,
+                    const std::string& destination, DestroyReport& report) {
+  for (int round = 0; round < kEmptyRounds; ++round) {
+    SZ_TRY(pids, session.backend->readSubtreeProcs(cgroup));
+    if (pids.empty()) return {};
+    for (pid_t pid : pids) {
+      Status moved = session.backend->moveProcessFrom(*session.fs, cgroup, destination, pid);
+      if (moved) {
+        report.moved.push_back(pid);
+      } else if (moved.error().code() != std::errc::no_such_process) {
+        return std::move(moved).error().withContext("moving process " + std::to_string(pid));
+      }
+    }
+  }
+  return {};  // what is left makes the rmdir fail (EBUSY), which says so
+}
+
+// The cgroups below the partition (made by a container runtime or systemd), deepest first.
+Status removeChildCgroups(const Session& session, const std::string& cgroup,
+                          DestroyReport& report) {
+  SZ_TRY(subtree, session.backend->readSubtree(cgroup));
+  for (auto it = subtree.rbegin(); it != subtree.rend(); ++it) {
+    if (it->cgroup == cgroup) continue;
+    Status removed = session.backend->removeCgroup(it->cgroup);
+    if (!removed && removed.error().code() != std::errc::no_such_file_or_directory) {
+      return std::move(removed).error().withContext("removing cgroup " + it->cgroup);
+    }
+    report.removed_cgroups.push_back(it->cgroup);
+  }
+  return {};
+}
+
 Status runDestroy(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
                   DestroyReport& report) {
   const json& args = entry.args;
@@ -257,19 +328,11 @@ Status runDestroy(Session& session, JournalEntry& entry, const std::optional<Jou
   std::string cgroup = cgroupOf(session, name);
   std::string destination = to.empty() ? std::string() : cgroupOf(session, to);
   if (session.backend->exists(cgroup)) {
-    for (int round = 0; round < kEmptyRounds; ++round) {
-      SZ_TRY(pids, session.backend->readProcs(cgroup));
-      if (pids.empty()) break;
-      for (pid_t pid : pids) {
-        Status moved = session.backend->moveProcess(destination, pid);
-        if (moved) {
-          report.moved.push_back(pid);
-        } else if (moved.error().code() != std::errc::no_such_process) {
-          return std::move(moved).error();
-        }
-      }
-    }
+    SZ_CHECK(emptySubtree(session, cgroup, destination, report));
     SZ_CHECK(journalStep(session, entry, "tasks", outer));
+    // Without force, destroyPartition refused a subtree: a child made since stays, and the
+    // rmdir below fails on it (EBUSY) rather than removing a runtime's cgroup unasked.
+    if (args.value("force", false)) SZ_CHECK(removeChildCgroups(session, cgroup, report));
     Status removed = session.backend->removeCgroup(cgroup);
     if (!removed && removed.error().code() != std::errc::no_such_file_or_directory) {
       return removed;
@@ -284,37 +347,60 @@ Status runDestroy(Session& session, JournalEntry& entry, const std::optional<Jou
   return {};
 }
 
-// Runs one journaled operation from its journal entry (fresh or found by recovery).
-Status runEntry(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
-                std::vector<std::string>& done) {
+// What running a journaled operation came to when it did not end half-way: completed, or
+// rolled back (`ran` then holds why it had to be).
+struct EntryOutcome {
+  Status ran;
+  std::string line;  // "completed: ..." or "rolled back: ..."
+};
+
+// What a completed resize did on the released nodes, for recovery's report.
+std::string resizeLine(const std::string& name, const json& args, const ResizeReport& report) {
+  std::string line = "completed: resize " + name + " to nodes " + stringArg(args, "to");
+  if (report.released.empty()) return line;
+  line += "; nodes " + report.released.format() +
+          " released: " + std::to_string(report.migration.pages_moved) + " pages moved, " +
+          (report.verified ? std::to_string(report.migration.pages_left) + " left"
+                           : std::string("not verified"));
+  for (const std::string& note : report.notes) line += "; " + note;
+  return line;
+}
+
+// Runs one journaled operation from its journal entry (fresh or found by recovery). An error
+// means it neither completed nor rolled back (the rollback or a destroy failed): the journal
+// must stay for the next run.
+Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry,
+                              const std::optional<JournalEntry>& outer) {
   std::string name = stringArg(entry.args, "name");
   if (entry.op == "create") {
     Status created = runCreate(session, entry, outer);
-    if (created) {
-      done.push_back("completed: create " + name);
-      return {};
+    if (created) return EntryOutcome{{}, "completed: create " + name};
+    Status undone = rollBackCreate(session, name);
+    if (!undone) {
+      return std::move(undone).error().withContext("rolling back create " + name +
+                                                   " after: " + created.error().message());
     }
-    SZ_CHECK(rollBackCreate(session, name));
-    done.push_back("rolled back: create " + name + " (" + created.error().message() + ")");
-    return created;
+    std::string why = created.error().message();
+    return EntryOutcome{std::move(created), "rolled back: create " + name + " (" + why + ")"};
   }
   if (entry.op == "resize") {
     ResizeReport report;
     Status resized = runResize(session, entry, outer, report);
-    if (resized) {
-      done.push_back("completed: resize " + name + " to nodes " + stringArg(entry.args, "to"));
-      return {};
+    if (resized) return EntryOutcome{{}, resizeLine(name, entry.args, report)};
+    Status undone = rollBackResize(session, entry.args);
+    if (!undone) {
+      return std::move(undone).error().withContext("rolling back resize " + name +
+                                                   " after: " + resized.error().message());
     }
-    SZ_CHECK(rollBackResize(session, entry.args));
-    done.push_back("rolled back: resize " + name + " (nodes " + stringArg(entry.args, "from") +
-                   " again: " + resized.error().message() + ")");
-    return resized;
+    std::string line = "rolled back: resize " + name + " (nodes " + stringArg(entry.args, "from") +
+                       " again: " + resized.error().message() + ")";
+    return EntryOutcome{std::move(resized), line};
   }
   if (entry.op == "destroy") {
     DestroyReport report;
-    SZ_CHECK(runDestroy(session, entry, outer, report));
-    done.push_back("completed: destroy " + name);
-    return {};
+    Status destroyed = runDestroy(session, entry, outer, report);
+    if (!destroyed) return std::move(destroyed).error().withContext("destroying " + name);
+    return EntryOutcome{{}, "completed: destroy " + name};
   }
   return mismatch("the journal names an unknown operation " + quoteInput(entry.op));
 }
@@ -395,7 +481,7 @@ Status runAction(Session& session, const ApplyAction& action, std::vector<std::s
   bool exists = zone != nullptr && zone->kind == "partition";
   if (action.verb == "destroy") {
     if (exists) {
-      auto destroyed = destroyPartition(session, target.name, "");
+      auto destroyed = destroyPartition(session, target.name, "", /*force=*/false);
       if (!destroyed) return std::move(destroyed).error();
     }
     done.push_back("destroyed " + target.name);
@@ -623,7 +709,7 @@ Result<const ZoneView*> findPartition(const Session& session, const std::string&
 }
 
 Result<std::vector<pid_t>> partitionProcesses(const Session& session, const ZoneView& zone) {
-  return session.backend->readProcs(zone.cgroup_path);
+  return session.backend->readSubtreeProcs(zone.cgroup_path);
 }
 
 uint64_t bytesOnNodes(const Session& session, const std::vector<pid_t>& pids,
@@ -714,6 +800,7 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
 }
 
 Status checkCreate(const Session& session, const CreateRequest& request) {
+  if (auto clash = checkPartitionCgroupName(request.name)) return badInput(*clash);
   if (const ZoneView* zone = session.zones.find(request.name)) {
     return badInput("partition " + quoteInput(request.name) + " exists (nodes " +
                     zone->nodes.format() + "); resize it, or destroy it first");
@@ -741,14 +828,14 @@ Status createPartition(Session& session, const CreateRequest& request) {
                {"mem_hardwall", request.mem_hardwall}};
   if (request.min_bytes) args["min_bytes"] = *request.min_bytes;
   if (request.max_bytes) args["max_bytes"] = *request.max_bytes;
-  JournalEntry entry{"create", args, ""};
+  JournalEntry entry{"create", args, "", ""};
   const std::optional<JournalEntry>& outer = outerJournal();
   SZ_CHECK(journalStep(session, entry, "journal", outer));
-  std::vector<std::string> done;
-  Status created = runEntry(session, entry, outer, done);
+  auto outcome = runEntry(session, entry, outer);
+  if (!outcome) return journalKept(outcome.error(), "create " + request.name);
   SZ_CHECK(finishJournal(session));
   SZ_CHECK(reloadSession(session));
-  return created;
+  return std::move(outcome->ran);
 }
 
 Status checkResize(const Session& session, const std::string& name, const NodeSet& nodes) {
@@ -794,15 +881,18 @@ Result<ResizeReport> resizePartition(Session& session, const std::string& name,
                {"to", nodes.format()},
                {"force", options.force},
                {"workers", options.workers}};
-  JournalEntry entry{"resize", args, ""};
+  JournalEntry entry{"resize", args, "", ""};
   const std::optional<JournalEntry>& outer = outerJournal();
   SZ_CHECK(journalStep(session, entry, "journal", outer));
   Status resized = runResize(session, entry, outer, report);
   if (!resized) {
     Status undone = rollBackResize(session, entry.args);
+    if (!undone) {
+      return journalKept(undone.error(),
+                         "rolling back resize " + name + " after: " + resized.error().message());
+    }
     SZ_CHECK(finishJournal(session));
     SZ_CHECK(reloadSession(session));
-    if (!undone) return std::move(undone).error();
     return std::move(resized).error().withContext("resize rolled back to nodes " +
                                                   report.from.format());
   }
@@ -811,21 +901,44 @@ Result<ResizeReport> resizePartition(Session& session, const std::string& name,
   return report;
 }
 
+// Refuses to destroy a partition with cgroups below it unless forced: they belong to whoever
+// made them (a container runtime, systemd), which would find them gone.
+Status checkChildCgroups(const Session& session, const ZoneView& zone, bool force) {
+  if (force) return {};
+  SZ_TRY(subtree, session.backend->readSubtree(zone.cgroup_path));
+  if (subtree.size() <= 1) return {};
+  std::string children;
+  size_t tasks = 0;
+  for (const CgroupTasks& one : subtree) {
+    tasks += one.pids.size();
+    if (one.cgroup == zone.cgroup_path) continue;
+    if (!children.empty()) children += ", ";
+    children += one.cgroup;
+  }
+  return infeasible("partition " + zone.name + " has cgroups below it (" + children + "; " +
+                    std::to_string(tasks) +
+                    " process(es) in all), made by a container runtime "
+                    "or systemd; nothing was changed. Stop what runs there first, or add --force: "
+                    "every process of the subtree then goes to the destination and the cgroups "
+                    "below the partition are removed");
+}
+
 Result<DestroyReport> destroyPartition(Session& session, const std::string& name,
-                                       const std::string& to) {
+                                       const std::string& to, bool force) {
   SZ_TRY(zone, findPartition(session, name));
-  (void)zone;
   if (!to.empty()) {
     if (to == name) return badInput("--to: the tasks cannot go to the partition being destroyed");
     SZ_TRY(other, findPartition(session, to));
     (void)other;
   }
+  SZ_CHECK(checkChildCgroups(session, *zone, force));
   DestroyReport report;
   report.freed = zone->nodes;
-  JournalEntry entry{"destroy", {{"name", name}, {"to", to}}, ""};
+  JournalEntry entry{"destroy", {{"name", name}, {"to", to}, {"force", force}}, "", ""};
   const std::optional<JournalEntry>& outer = outerJournal();
   SZ_CHECK(journalStep(session, entry, "journal", outer));
-  SZ_CHECK(runDestroy(session, entry, outer, report));
+  Status destroyed = runDestroy(session, entry, outer, report);
+  if (!destroyed) return journalKept(destroyed.error(), "destroy " + name);
   SZ_CHECK(finishJournal(session));
   SZ_CHECK(reloadSession(session));
   return report;
@@ -935,30 +1048,59 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   return report;
 }
 
-Result<std::vector<std::string>> recoverEntry(Session& session, JournalEntry entry) {
+// Whether the apply journal in outerJournal() still names an action that neither completed nor
+// rolled back (its own journal step then stays in the apply entry).
+bool applyActionUnresolved() { return outerJournal() && outerJournal()->args.contains("current"); }
+
+// Finishes an interrupted apply: its current action, then the actions not yet done, then its
+// zones. A current action that neither completes nor rolls back leaves the journal in place.
+Result<std::vector<std::string>> recoverApply(Session& session, const JournalEntry& entry) {
   std::vector<std::string> done;
-  if (entry.op != "apply") {
-    Status ran = runEntry(session, entry, std::nullopt, done);
-    SZ_CHECK(clearJournalAt(*session.fs));
-    SZ_CHECK(reloadSession(session));
-    (void)ran;  // a failed completion was rolled back: `done` says so
-    return done;
-  }
-  // apply: finish its current action, then the actions not yet done, then its zones.
   outerJournal() = entry;
   if (auto current = entry.args.find("current"); current != entry.args.end()) {
     JournalEntry action{current->value("op", ""), current->value("args", json::object()),
-                        current->value("step", "")};
-    Status ran = runEntry(session, action, outerJournal(), done);
-    (void)ran;
+                        current->value("step", ""), entry.parent};
+    auto outcome = runEntry(session, action, outerJournal());
+    if (!outcome) {
+      outerJournal().reset();
+      return std::move(outcome).error();
+    }
+    done.push_back(outcome->line);
     outerJournal()->args.erase("current");
   }
   SZ_CHECK(reloadSession(session));
+  if (!entry.parent.empty()) session.zones.parent = entry.parent;
   Status rest = continueApply(session, done);
+  bool unresolved = !rest && applyActionUnresolved();
   outerJournal().reset();
+  if (unresolved) return std::move(rest).error();
   SZ_CHECK(clearJournalAt(*session.fs));
   SZ_CHECK(reloadSession(session));
-  if (!rest) done.push_back("apply could not finish: " + rest.error().message());
+  // Every action before the failed one is done and the failed one rolled back: the zones are
+  // sound, the spec is not reached; `apply` again says why.
+  if (!rest) done.push_back("apply could not finish (rolled back): " + rest.error().message());
+  return done;
+}
+
+// Completes or rolls back the journal's operation under the cgroup parent it recorded. When it
+// does neither (a failed rollback, a destroy that fails again), the journal stays and the error
+// says what failed: the next run tries again, and nothing reads the failure as nothing to do.
+Result<std::vector<std::string>> recoverEntry(Session& session, JournalEntry entry) {
+  if (!entry.parent.empty()) session.zones.parent = entry.parent;
+  Result<std::vector<std::string>> done = std::vector<std::string>();
+  if (entry.op == "apply") {
+    done = recoverApply(session, entry);
+  } else {
+    auto outcome = runEntry(session, entry, std::nullopt);
+    if (outcome) {
+      SZ_CHECK(clearJournalAt(*session.fs));
+      done = std::vector<std::string>{outcome->line};
+    } else {
+      done = std::move(outcome).error();
+    }
+  }
+  if (!done) return journalKept(done.error(), "recovering the interrupted " + entry.op);
+  SZ_CHECK(reloadSession(session));
   return done;
 }
 
@@ -975,17 +1117,23 @@ Result<std::vector<std::string>> recoverJournal(Session& session) {
   }
 }
 
-Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desired, bool prune) {
-  ApplyPlan plan;
-  NodeSet reserved = desired.system.nodes;
-  if (desired.shared) reserved = reserved.unionWith(desired.shared->nodes);
-  const StateFile* state = zones.state ? &*zones.state : nullptr;
-  plan.zones_change = state == nullptr || state->system.nodes != desired.system.nodes ||
-                      state->shared.has_value() != desired.shared.has_value() ||
-                      (desired.shared && state->shared->nodes != desired.shared->nodes);
-  // The nodes each live partition holds, updated as the simulated actions run.
-  std::map<std::string, NodeSet> holds;
-  for (const ZoneView* zone : zones.partitions()) holds[zone->name] = zone->nodes;
+namespace {
+
+// Whether a live partition already has the spec's settings other than nodes.
+bool settingsMatch(const ZoneView& zone, const StatePartition* record, const DesiredPartition& p) {
+  if (record == nullptr || record->min_bytes != p.min_bytes || record->max_bytes != p.max_bytes) {
+    return false;
+  }
+  if (zone.cpus == p.cpus && zone.mem_hardwall == p.mem_hardwall) return true;
+  // v2 reports a partition without CPUs of its own by its effective CPUs: compare by record.
+  return record->cpus == p.cpus && record->mem_hardwall == p.mem_hardwall;
+}
+
+// Live partitions the spec lacks: destroyed first with --prune, else kept unless they hold nodes
+// the spec gives to another zone (bad input).
+Status planPartitionsTheSpecLacks(const MachineZones& zones, const DesiredZones& desired,
+                                  const NodeSet& reserved, bool prune, ApplyPlan& plan,
+                                  std::map<std::string, NodeSet>& holds) {
   NodeSet wanted_by_spec = reserved;
   for (const DesiredPartition& p : desired.partitions) wanted_by_spec = wanted_by_spec.unionWith(p.nodes);
   for (const ZoneView* zone : zones.partitions()) {
@@ -1006,6 +1154,26 @@ Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desir
     }
     plan.kept.push_back(zone->name);
   }
+  return {};
+}
+
+}  // namespace
+
+Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desired, bool prune) {
+  for (const DesiredPartition& p : desired.partitions) {
+    if (auto clash = checkPartitionCgroupName(p.name)) return badInput(*clash);
+  }
+  ApplyPlan plan;
+  NodeSet reserved = desired.system.nodes;
+  if (desired.shared) reserved = reserved.unionWith(desired.shared->nodes);
+  const StateFile* state = zones.state ? &*zones.state : nullptr;
+  plan.zones_change = state == nullptr || state->system.nodes != desired.system.nodes ||
+                      state->shared.has_value() != desired.shared.has_value() ||
+                      (desired.shared && state->shared->nodes != desired.shared->nodes);
+  // The nodes each live partition holds, updated as the simulated actions run.
+  std::map<std::string, NodeSet> holds;
+  for (const ZoneView* zone : zones.partitions()) holds[zone->name] = zone->nodes;
+  SZ_CHECK(planPartitionsTheSpecLacks(zones, desired, reserved, prune, plan, holds));
   auto freeNow = [&]() {
     NodeSet free = zones.machine_nodes.minus(reserved);
     for (const auto& [name, nodes] : holds) free = free.minus(nodes);
@@ -1018,17 +1186,9 @@ Result<ApplyPlan> planApply(const MachineZones& zones, const DesiredZones& desir
       pending.push_back(&p);
       continue;
     }
-    const ZoneView* zone = zones.find(p.name);
     const StatePartition* record = state ? state->partition(p.name) : nullptr;
-    bool same = zone->cpus == p.cpus && zone->mem_hardwall == p.mem_hardwall && record != nullptr &&
-                record->min_bytes == p.min_bytes && record->max_bytes == p.max_bytes;
-    // v2 reports a partition without CPUs of its own by its effective CPUs: compare by record.
-    if (!same && record != nullptr && record->cpus == p.cpus &&
-        record->mem_hardwall == p.mem_hardwall && record->min_bytes == p.min_bytes &&
-        record->max_bytes == p.max_bytes) {
-      same = true;
-    }
-    if (!same) plan.actions.push_back({"update", p, p.nodes});
+    if (!settingsMatch(*zones.find(p.name), record, p))
+      plan.actions.push_back({"update", p, p.nodes});
   }
   bool shrunk_once = false;
   while (!pending.empty()) {
@@ -1076,12 +1236,17 @@ Status runApply(Session& session, const DesiredZones& desired, const ApplyPlan& 
                        {"spec", desired.spec}};
   json actions = json::array();
   for (const ApplyAction& action : plan.actions) actions.push_back(actionJson(action));
-  outerJournal() = JournalEntry{"apply", {{"desired", desired_json}, {"actions", actions},
-                                          {"done", 0}, {"zones_done", false}}, ""};
+  outerJournal() = JournalEntry{
+      "apply",
+      {{"desired", desired_json}, {"actions", actions}, {"done", 0}, {"zones_done", false}},
+      "",
+      session.zones.parent};
   SZ_CHECK(writeJournalAt(*session.fs, *outerJournal()));
   stopPointForTests("apply.journal");
   Status ran = continueApply(session, done);
+  bool unresolved = !ran && applyActionUnresolved();
   outerJournal().reset();
+  if (unresolved) return journalKept(ran.error(), "apply");
   SZ_CHECK(clearJournalAt(*session.fs));
   SZ_CHECK(reloadSession(session));
   return ran;

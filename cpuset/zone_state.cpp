@@ -93,6 +93,32 @@ void addOverlapDrift(std::vector<std::string>& drift, const ZoneView& zone, cons
   }
 }
 
+// One child of the partitions' parent as a partition. A child that cannot be one - a name that
+// clashes with cgroupfs's files, no readable cpuset.mems or cpuset.cpus (another tool's cgroup
+// without the cpuset controller) - is an error saying it was skipped: one foreign cgroup must
+// not hide every partition.
+Result<CgroupSnapshot> readPartitionCgroup(const CgroupBackend& backend, const std::string& parent,
+                                           const std::string& name) {
+  std::string path = parent + "/" + name;
+  auto skip = [&](const std::string& why) {
+    return mismatch("cgroup " + path + " is not a partition (" + why + "): skipped");
+  };
+  if (auto clash = checkPartitionCgroupName(name)) return skip("its name clashes with cgroupfs");
+  CgroupSnapshot snapshot{name, {}, {}, false};
+  auto mems = backend.readMems(path);
+  if (!mems) return skip("cpuset.mems: " + mems.error().describe());
+  auto cpus = backend.readCpus(path);
+  if (!cpus) return skip("cpuset.cpus: " + cpus.error().describe());
+  snapshot.mems = *mems;
+  snapshot.cpus = *cpus;
+  if (cpus->empty()) {
+    auto effective = backend.readEffectiveCpus(path);
+    if (effective) snapshot.cpus = *effective;
+  }
+  snapshot.mem_hardwall = backend.readMemHardwall(path).value_or(false);
+  return snapshot;
+}
+
 }  // namespace
 
 const StatePartition* StateFile::partition(std::string_view name) const noexcept {
@@ -340,28 +366,31 @@ Result<MachineZones> readMachineZonesWith(const FsRoot& fs, const CgroupChoice& 
   }
   SZ_TRY(backend, CgroupBackend::open(fs, choice));
   std::vector<CgroupSnapshot> cgroups;
+  std::vector<std::string> skipped;
   if (backend->exists(parent)) {
     SZ_TRY(children, backend->listChildren(parent));
     for (const std::string& name : children) {
-      std::string path = parent + "/" + name;
-      CgroupSnapshot snapshot{name, {}, {}, false};
-      SZ_TRY(mems, backend->readMems(path));
-      SZ_TRY(cpus, backend->readCpus(path));
-      snapshot.mems = mems;
-      snapshot.cpus = cpus;
-      if (cpus.empty()) {
-        auto effective = backend->readEffectiveCpus(path);
-        if (effective) snapshot.cpus = *effective;
+      auto snapshot = readPartitionCgroup(*backend, parent, name);
+      // softzone never leaves a partition without nodes: an empty, unrecorded one is another's.
+      if (snapshot && snapshot->mems.empty() && !(state && state->partition(name))) {
+        skipped.push_back("cgroup " + parent + "/" + name +
+                          " is not a partition (empty cpuset.mems, not in the state file): "
+                          "skipped");
+        continue;
       }
-      auto hardwall = backend->readMemHardwall(path);
-      snapshot.mem_hardwall = hardwall.value_or(false);
-      cgroups.push_back(std::move(snapshot));
+      if (snapshot) {
+        cgroups.push_back(std::move(*snapshot));
+      } else {
+        skipped.push_back(snapshot.error().message());
+      }
     }
   }
   SZ_TRY(nodes, readMachineNodes(fs));
   auto cpus = readListFile(fs, kernel::kCpuOnline);
   NodeSet machine_cpus = cpus ? *cpus : NodeSet::of({0});
-  return buildMachineZones(choice, parent, state, cgroups, nodes, machine_cpus);
+  MachineZones machine = buildMachineZones(choice, parent, state, cgroups, nodes, machine_cpus);
+  machine.drift.insert(machine.drift.end(), skipped.begin(), skipped.end());
+  return machine;
 }
 
 Result<MachineZones> readMachineZones(const FsRoot& fs, CgroupMode mode) {

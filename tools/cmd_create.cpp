@@ -39,6 +39,7 @@ Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
   cpuset::CreateRequest request;
   request.name = values["name"].as<std::string>();
   SZ_CHECK(checkName(request.name));
+  if (auto clash = cpuset::checkPartitionCgroupName(request.name)) return badInput(*clash);
   bool by_nodes = values.count("nodes") > 0;
   bool by_size = values.count("size") > 0;
   if (by_nodes == by_size) return badInput("give exactly one of --nodes NODES and --size SIZE");

@@ -25,7 +25,7 @@ Status cmdStatus(Context& ctx, const std::vector<std::string>& args) {
   if (ctx.json) {
     nlohmann::ordered_json out = zonesJson(session, only);
     if (only != nullptr && only->kind == "partition") {
-      auto pids = session.backend->readProcs(only->cgroup_path);
+      auto pids = cpuset::partitionProcesses(session, *only);
       out["pids"] = pids ? nlohmann::ordered_json(*pids) : nlohmann::ordered_json(nullptr);
     }
     ctx.out << out.dump(2) << '\n';

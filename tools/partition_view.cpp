@@ -30,7 +30,7 @@ ZoneMemory memoryOf(const cpuset::Session& session, const NodeSet& nodes) {
 
 std::optional<size_t> taskCount(const cpuset::Session& session, const cpuset::ZoneView& zone) {
   if (zone.kind != "partition") return std::nullopt;
-  auto pids = session.backend->readProcs(zone.cgroup_path);
+  auto pids = cpuset::partitionProcesses(session, zone);  // the cgroups below it too
   if (!pids) return std::nullopt;
   return pids->size();
 }

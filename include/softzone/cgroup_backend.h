@@ -31,6 +31,23 @@ Result<std::string> defaultCgroupParent();
 // [A-Za-z0-9_.:@-], no "." or "..". On failure, the reason.
 std::optional<std::string> checkCgroupPath(std::string_view path);
 
+// Whether `name` can be a partition's cgroup directory without clashing with the files cgroupfs
+// puts beside it: "tasks", "notify_on_release", "release_agent", v1's noprefix cpuset files
+// ("mems", "cpus", ...), and any "<controller>.<anything>" or "cgroup.<anything>" (a controller
+// enabled later would add such a file, or mkdir fails on the one there). On failure, the reason.
+std::optional<std::string> checkPartitionCgroupName(std::string_view name);
+
+// One cgroup of a subtree with the processes in it (its own cgroup.procs).
+struct CgroupTasks {
+  std::string cgroup;  // relative to the mount
+  std::vector<pid_t> pids;
+};
+
+// Limits of a subtree walk: a user who may create cgroups below a partition (a delegated
+// container) must not make zonectl walk without end.
+inline constexpr int kMaxSubtreeDepth = 32;
+inline constexpr size_t kMaxSubtreeCgroups = 4096;
+
 struct CgroupSettings {
   NodeSet mems;  // never empty for a partition
   NodeSet cpus;  // empty: the parent's CPUs
@@ -58,8 +75,15 @@ class CgroupBackend {
   // What the kernel enforces (the parent's when the cgroup's own list is empty, on v2).
   Result<NodeSet> readEffectiveMems(std::string_view cgroup) const;
   Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const;
-  // Processes (thread group ids), ascending.
+  // Processes (thread group ids) of this one cgroup, ascending.
   Result<std::vector<pid_t>> readProcs(std::string_view cgroup) const;
+  // A partition is a subtree: container runtimes and systemd make cgroups below it. The cgroup
+  // and every cgroup below it, parents before children, each with its processes; walked through
+  // a root at the cgroup's directory (no symlink followed, no climbing out), at most
+  // kMaxSubtreeDepth levels and kMaxSubtreeCgroups cgroups.
+  Result<std::vector<CgroupTasks>> readSubtree(std::string_view cgroup) const;
+  // The processes of the whole subtree, ascending, each once.
+  Result<std::vector<pid_t>> readSubtreeProcs(std::string_view cgroup) const;
   // Child cgroups (directories), sorted.
   Result<std::vector<std::string>> listChildren(std::string_view cgroup) const;
   // v1: cpuset.mem_hardwall; false on v2.
@@ -75,9 +99,24 @@ class CgroupBackend {
   // Sets CPUs, nodes and options of an existing cgroup (recovery, apply).
   virtual Status configureCgroup(std::string_view cgroup, const CgroupSettings& settings) const = 0;
   Status writeMems(std::string_view cgroup, const NodeSet& mems) const;
+  // Sets the cgroup's mems from `old_mems` to `mems`, and its descendants' with it: a child
+  // whose own mems were the old ones follows; one with a narrower set keeps what of it is left
+  // (all of `mems` when nothing is). Growing writes parents first, shrinking children first: v1
+  // wants every child's mems inside its parent's at all times. v2 children without cpuset files
+  // (no +cpuset in the partition's subtree_control) use the partition's and are left alone.
+  Status writeSubtreeMems(std::string_view cgroup, const NodeSet& old_mems,
+                          const NodeSet& mems) const;
   Status writeCpus(std::string_view cgroup, const NodeSet& cpus) const;
   // Moves a whole process (every thread) into `cgroup` (cgroup.procs takes a thread group).
   Status moveProcess(std::string_view cgroup, pid_t pid) const;
+  // Moves process `pid`, read earlier from `from`'s subtree, to `cgroup` only while it is that
+  // same process: a pidfd is opened first, then
+  // /proc/PID/cgroup must still name `from` or a cgroup below it - a pid reused by a process
+  // elsewhere is not moved. ESRCH when it is gone or has left the subtree. On a --root tree the
+  // pids are data: only the file is written.
+  // `fs` is the root /proc is read in.
+  Status moveProcessFrom(const FsRoot& fs, std::string_view from, std::string_view cgroup,
+                         pid_t pid) const;
   // Moves whole processes into `cgroup`, appending each pid to `moved` once it is in. With
   // `migrate` false the kernel is told not to move their pages: v1's memory_migrate is off for
   // the moves and on again after, also when one fails (partitions keep it on for resize); v2

@@ -18,6 +18,10 @@ struct JournalEntry {
   std::string op;        // "create", "resize", "destroy", "apply"
   nlohmann::json args;   // what the operation was asked (names, node lists as strings)
   std::string step;      // the last step done ("" when none yet)
+  // The cgroup parent the operation ran under (relative to the mount): recovery works there,
+  // not wherever the state file or $SOFTZONE_CGROUP_PARENT point now. "" in journals written
+  // before it was recorded.
+  std::string parent;
 };
 
 // Pure: JSON text <-> entry. A malformed journal is kMismatch.

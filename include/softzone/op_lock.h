@@ -11,7 +11,9 @@ namespace softzone::cpuset {
 
 inline constexpr std::string_view kRunDir = "/run/softzone";
 inline constexpr std::string_view kLockFile = "/run/softzone/lock";
-// Tests only: SOFTZONE_TEST_STOP_AT=<step> makes zonectl SIGKILL itself right after that step.
+// Tests only: SOFTZONE_TEST_STOP_AT=<step> makes zonectl SIGKILL itself right after that step, in
+// builds configured with -DSOFTZONE_TEST_HOOKS=ON (scripts/build.sh does for the test trees); a
+// build without it ignores the variable.
 inline constexpr std::string_view kTestStopEnv = "SOFTZONE_TEST_STOP_AT";
 
 // Held while alive; the kernel drops it when the process dies, however it dies.
@@ -27,7 +29,8 @@ class OpLock {
   Fd fd_;
 };
 
-// SIGKILLs the process when SOFTZONE_TEST_STOP_AT names `step` (after the step is done).
+// SIGKILLs the process when SOFTZONE_TEST_STOP_AT names `step` (after the step is done); a no-op
+// unless built with SOFTZONE_TEST_HOOKS.
 void stopPointForTests(std::string_view step);
 
 }  // namespace softzone::cpuset

@@ -14,6 +14,7 @@
 
 #include "softzone/cgroup_backend.h"
 #include "softzone/journal.h"
+#include "softzone/node_leftovers.h"
 #include "softzone/op_lock.h"
 #include "softzone/page_sharing.h"
 #include "softzone/zone_state.h"
@@ -94,6 +95,10 @@ struct ResizeReport {
   uint64_t bytes_to_move = 0;  // the partition's pages on released nodes before the move
   uint64_t room_bytes = 0;     // free on the kept and added nodes
   MigrationTotals migration;
+  bool verified = false;  // the final status query ran (migration.pages_left is its count)
+  // Per released node, the page cache and shared memory it still holds after the move (read
+  // from nodeN/meminfo; empty when not read).
+  std::map<int, NodeLeftovers> node_leftovers;
   bool forced = false;
   std::vector<std::string> notes;
 };
@@ -108,12 +113,16 @@ Result<ResizeReport> resizePartition(Session& session, const std::string& name,
                                      const NodeSet& nodes, const ResizeOptions& options);
 
 struct DestroyReport {
-  std::vector<pid_t> moved;
-  std::string to;  // the partition the tasks went to, "" for the cgroup root
+  std::vector<pid_t> moved;  // from every cgroup of the partition's subtree
+  std::string to;            // the partition the tasks went to, "" for the cgroup root
   NodeSet freed;
+  std::vector<std::string> removed_cgroups;  // below the partition (--force), deepest first
 };
+// A partition with cgroups below it (a container runtime's, systemd's) is refused, nothing
+// changed, unless `force`: then the processes of every cgroup of the subtree leave and the
+// cgroups below it are removed, deepest first.
 Result<DestroyReport> destroyPartition(Session& session, const std::string& name,
-                                       const std::string& to);
+                                       const std::string& to, bool force);
 
 struct AttachReport {
   std::vector<pid_t> pids;
@@ -183,7 +192,7 @@ Status runApply(Session& session, const DesiredZones& desired, const ApplyPlan& 
 // per thing done; empty when there was nothing to recover.
 Result<std::vector<std::string>> recoverJournal(Session& session);
 
-// The processes in a partition's cgroup.
+// The processes in a partition's cgroup and in every cgroup below it.
 Result<std::vector<pid_t>> partitionProcesses(const Session& session, const ZoneView& zone);
 
 // "unknown partition NAME; partitions: a, b" (bad input) when `name` is not a partition.

@@ -153,13 +153,21 @@ TEST(PlanApply, CpusAndLimitsAreAnUpdate) {
 // --- the journal ---
 
 TEST(Journal, RoundTripsAndRefusesDamage) {
-  JournalEntry entry{"resize", {{"name", "web"}, {"from", "2-3"}, {"to", "2"}}, "migrate"};
+  JournalEntry entry{"resize",
+                     {{"name", "web"}, {"from", "2-3"}, {"to", "2"}},
+                     "migrate",
+                     "system.slice/sz.service"};
   auto parsed = parseJournal(formatJournal(entry));
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->op, "resize");
   EXPECT_EQ(parsed->step, "migrate");
   EXPECT_EQ(parsed->args, entry.args);
-  for (const char* text : {"", "[]", R"({"op": 1})", R"({"op": "x", "args": {}})"}) {
+  EXPECT_EQ(parsed->parent, "system.slice/sz.service");
+  EXPECT_EQ(parseJournal(R"({"op": "x", "args": {}, "step": ""})").value().parent, "");
+  for (const char* text : {"", "[]", R"({"op": 1})", R"({"op": "x", "args": {}})",
+                           R"({"op": "x", "args": {}, "step": "", "parent": "/abs"})",
+                           R"({"op": "x", "args": {}, "step": "", "parent": "a/../b"})",
+                           R"({"op": "x", "args": {}, "step": "", "parent": 7})"}) {
     auto bad = parseJournal(text);
     ASSERT_FALSE(bad) << text;
     EXPECT_EQ(bad.error().code(), make_error_code(Errc::kMismatch));
@@ -170,7 +178,7 @@ TEST(Journal, WrittenReadAndClearedThroughTheRoot) {
   FakeTree tree;
   FsRoot fs = tree.open();
   EXPECT_FALSE(readJournalAt(fs).value().has_value());
-  ASSERT_TRUE(writeJournalAt(fs, JournalEntry{"destroy", {{"name", "db"}}, ""}));
+  ASSERT_TRUE(writeJournalAt(fs, JournalEntry{"destroy", {{"name", "db"}}, "", ""}));
   auto read = readJournalAt(fs);
   ASSERT_TRUE(read && read->has_value());
   EXPECT_EQ((*read)->op, "destroy");
@@ -268,6 +276,83 @@ TEST_F(BackendTest, NoSymlinkIsFollowedBelowTheMount) {
   EXPECT_FALSE((*backend)->writeMems("evil", nodes("1")));
   EXPECT_EQ(::softzone::tools::slurp(tree_.hostPath("/elsewhere/cpuset.mems")), "5\n");
   EXPECT_THAT((*backend)->listChildren("").value(), ::testing::IsEmpty());
+}
+
+// A partition is a subtree: what a container runtime makes below it is walked, parents first,
+// without following a symlink out of it.
+TEST_F(BackendTest, SubtreeWalksEveryCgroupBelowAPartition) {
+  std::string web = "/sys/fs/cgroup/softzone/web";
+  tree_.put(web + "/cgroup.procs", "10\n");
+  tree_.put(web + "/ctr1/cgroup.procs", "12\n11\n");
+  tree_.put(web + "/ctr1/inner/cgroup.procs", "10\n13\n");
+  tree_.put(web + "/ctr2/cgroup.procs", "");
+  tree_.put("/elsewhere/cgroup.procs", "99\n");
+  std::filesystem::create_symlink(tree_.hostPath("/elsewhere"), tree_.hostPath(web + "/evil"));
+  FsRoot fs = tree_.open();
+  auto backend = CgroupBackend::open(fs, kV2);
+  ASSERT_TRUE(backend);
+  auto subtree = (*backend)->readSubtree("softzone/web");
+  ASSERT_TRUE(subtree) << subtree.error().describe();
+  std::vector<std::string> cgroups;
+  for (const CgroupTasks& one : *subtree) cgroups.push_back(one.cgroup);
+  EXPECT_THAT(cgroups, ElementsAre("softzone/web", "softzone/web/ctr1", "softzone/web/ctr1/inner",
+                                   "softzone/web/ctr2"));
+  EXPECT_THAT((*subtree)[1].pids, ElementsAre(11, 12));
+  EXPECT_THAT((*backend)->readSubtreeProcs("softzone/web").value(), ElementsAre(10, 11, 12, 13));
+  EXPECT_THAT((*backend)->readProcs("softzone/web").value(), ElementsAre(10));
+}
+
+TEST_F(BackendTest, SubtreeWalkStopsAtItsDepthLimit) {
+  std::string path = "/sys/fs/cgroup/softzone/deep";
+  for (int level = 0; level <= kMaxSubtreeDepth; ++level) path += "/d";
+  tree_.mkdir(path);
+  FsRoot fs = tree_.open();
+  auto backend = CgroupBackend::open(fs, kV2);
+  ASSERT_TRUE(backend);
+  auto subtree = (*backend)->readSubtree("softzone/deep");
+  ASSERT_FALSE(subtree);
+  EXPECT_THAT(subtree.error().message(), HasSubstr("levels"));
+}
+
+// v1 wants every child's mems inside its parent's: shrinking writes children first, growing the
+// parent first. A child that had the partition's nodes follows them; a narrower one keeps what
+// it can.
+TEST_F(BackendTest, V1SubtreeMemsFollowThePartitionInTheKernelsOrder) {
+  std::string cg = "/sys/fs/cgroup/cpuset/softzone/web";
+  tree_.put("/sys/fs/cgroup/cpuset/cpuset.mems", "0-7\n");
+  tree_.put(cg + "/cpuset.mems", "2-3\n");
+  tree_.put(cg + "/ctr1/cpuset.mems", "2-3\n");
+  tree_.put(cg + "/ctr1/inner/cpuset.mems", "2-3\n");
+  tree_.put(cg + "/ctr2/cpuset.mems", "3\n");
+  FsRoot fs = tree_.open();
+  auto backend = CgroupBackend::open(fs, {CgroupVersion::kV1, "/sys/fs/cgroup/cpuset"});
+  ASSERT_TRUE(backend);
+  auto mems = [&](const std::string& cgroup) {
+    return (*backend)->readMems("softzone/web" + cgroup).value().format();
+  };
+  ASSERT_TRUE((*backend)->writeSubtreeMems("softzone/web", nodes("2-3"), nodes("2-4")));
+  EXPECT_EQ(mems(""), "2-4");
+  EXPECT_EQ(mems("/ctr1"), "2-4");
+  EXPECT_EQ(mems("/ctr1/inner"), "2-4");
+  EXPECT_EQ(mems("/ctr2"), "3");
+  ASSERT_TRUE((*backend)->writeSubtreeMems("softzone/web", nodes("2-4"), nodes("4")));
+  EXPECT_EQ(mems(""), "4");
+  EXPECT_EQ(mems("/ctr1"), "4");
+  EXPECT_EQ(mems("/ctr1/inner"), "4");
+  EXPECT_EQ(mems("/ctr2"), "4");  // nothing of 3 left: all of the partition's
+}
+
+TEST(CheckPartitionCgroupName, CgroupfsFileNamesAreRefused) {
+  for (const char* name : {"web", "db-1", "a.b", "cpusets", "memoryhog", "io_heavy", "my.memory"}) {
+    EXPECT_FALSE(checkPartitionCgroupName(name)) << name;
+  }
+  for (const char* name : {"tasks", "notify_on_release", "release_agent", "mems", "cpus",
+                           "memory_migrate", "cgroup.procs", "cgroup.x", "cpuset.mems",
+                           "cpu.weight", "memory.high", "io.max", "pids.max", "hugetlb.2MB"}) {
+    auto clash = checkPartitionCgroupName(name);
+    ASSERT_TRUE(clash) << name;
+    EXPECT_THAT(*clash, HasSubstr("choose another name")) << name;
+  }
 }
 
 TEST(CheckCgroupPath, RelativeCleanComponents) {

@@ -58,4 +58,11 @@ inline Outcome zonectl(std::vector<std::string> args) {
   return run;
 }
 
+// zonectl --root ROOT ARGS...: a verb on a fixture tree.
+inline Outcome zonectlOn(const std::string& root, const std::vector<std::string>& args) {
+  std::vector<std::string> full = {"--root", root};
+  full.insert(full.end(), args.begin(), args.end());
+  return zonectl(std::move(full));
+}
+
 }  // namespace softzone::tools

@@ -1,6 +1,6 @@
 // memhold: holds patterned anonymous memory in a guest and checks it byte for byte on demand.
 //
-//   memhold --mib N [--seed S] --status FILE [--threads T] [--thp off]
+//   memhold --mib N [--seed S] --status FILE [--threads T] [--thp off] [--touch on]
 //
 // Fills N MiB with a pattern that depends on every byte's offset and the seed, writes
 // "ready pid=P mib=N" to FILE, then waits. On SIGUSR1 it checks every byte and rewrites FILE with
@@ -8,15 +8,20 @@
 // check found a bad byte). With --threads, extra threads stay alive so "all threads" moves and
 // attaches are exercised. With --thp off the memory is madvise(MADV_NOHUGEPAGE): 4 KiB pages even
 // where transparent huge pages are "always" (Debian's kernels), for comparisons with memory that
-// comes in 4 KiB pages (ext4's page cache). Tests use it to prove that migrations lose nothing.
+// comes in 4 KiB pages (ext4's page cache). With --touch on, a thread writes every page again and
+// again (each word's own pattern value, page after page) until a check, which pauses it: the
+// memory is being written while it is migrated or while zonectl is killed half-way. Tests use it
+// to prove that migrations lose nothing.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +33,10 @@ namespace {
 
 volatile sig_atomic_t g_check_requested = 0;
 volatile sig_atomic_t g_stop_requested = 0;
+
+// The toucher writes while `g_touch` is set and says it has stopped in `g_touching`.
+std::atomic<bool> g_touch{false};
+std::atomic<bool> g_touching{false};
 
 void onCheck(int) { g_check_requested = 1; }
 void onStop(int) { g_stop_requested = 1; }
@@ -61,6 +70,24 @@ void writeStatus(const std::string& path, const std::string& text) {
   rename(tmp.c_str(), path.c_str());  // readers never see half a line
 }
 
+// Rewrites one word per 4 KiB page with the value the pattern gives it, page after page, as long
+// as g_touch is set: every page is dirtied over and over, and what a check expects stays.
+void touchLoop(uint8_t* memory, std::size_t bytes, uint64_t seed) {
+  constexpr std::size_t kPage = 4096;
+  std::size_t offset = 0;
+  for (;;) {
+    if (!g_touch.load()) {
+      g_touching.store(false);
+      while (!g_touch.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      g_touching.store(true);
+    }
+    std::size_t word = offset / sizeof(uint64_t);
+    volatile uint64_t* at = reinterpret_cast<volatile uint64_t*>(memory + offset);
+    *at = patternWord(word, seed);
+    offset = (offset + kPage) % bytes;
+  }
+}
+
 long numberArg(const char* text, const char* what) {
   long value = 0;
   auto [end, ec] = std::from_chars(text, text + std::strlen(text), value);
@@ -78,6 +105,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   long threads = 0;
   bool huge_pages = true;
+  bool touch = false;
   std::string status;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
@@ -89,6 +117,8 @@ int main(int argc, char** argv) {
       threads = numberArg(argv[i + 1], "--threads");
     } else if (key == "--thp" && std::string(argv[i + 1]) == "off") {
       huge_pages = false;
+    } else if (key == "--touch" && std::string(argv[i + 1]) == "on") {
+      touch = true;
     } else if (key == "--status") {
       status = argv[i + 1];
     } else {
@@ -98,7 +128,8 @@ int main(int argc, char** argv) {
   }
   if (mib == 0 || status.empty()) {
     std::fprintf(stderr,
-                 "usage: memhold --mib N [--seed S] --status FILE [--threads T] [--thp off]\n");
+                 "usage: memhold --mib N [--seed S] --status FILE [--threads T] [--thp off] "
+                 "[--touch on]\n");
     return 2;
   }
 
@@ -138,6 +169,18 @@ int main(int argc, char** argv) {
     sleepers.back().detach();
   }
 
+  if (touch) {
+    g_touch.store(true);
+    g_touching.store(true);
+    std::thread toucher([memory, bytes, seed] {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      touchLoop(memory, bytes, seed);
+    });
+    toucher.detach();
+  }
+
   writeStatus(status, "ready pid=" + std::to_string(getpid()) + " mib=" + std::to_string(mib));
   long checks = 0;
   bool all_good = true;
@@ -146,6 +189,9 @@ int main(int argc, char** argv) {
     if (!g_check_requested) continue;
     g_check_requested = 0;
     ++checks;
+    // The toucher stops first: the check reads memory nobody writes.
+    g_touch.store(false);
+    while (touch && g_touching.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::string verdict = "ok checks=" + std::to_string(checks);
     std::size_t first_bad = bytes;
     for (std::size_t w = 0; w < words && first_bad == bytes; ++w) {
@@ -163,6 +209,7 @@ int main(int argc, char** argv) {
                 " got=" + std::to_string(memory[first_bad]) + " checks=" + std::to_string(checks);
     }
     writeStatus(status, verdict);
+    if (touch) g_touch.store(true);
   }
   return all_good ? 0 : 1;
 }

@@ -60,8 +60,19 @@ refused 2 "unknown partition" zonectl destroy a --to nope
 refused 1 "needs root" as_nobody zonectl create b --nodes "$C"
 refused 1 "needs root" as_nobody zonectl resize a --nodes "$A,$B,$C"
 refused 1 "needs root" as_nobody zonectl destroy a
+for name in tasks notify_on_release cgroup.procs cpuset.mems memory.high io.max pids.max; do
+  refused 2 "clash" zonectl create "$name" --nodes "$C"
+done
 kill -0 "$HOLD_PID" || fail "memhold died"
 hold_check
+
+step "a foreign cgroup under the parent is skipped, not fatal"
+mkdir "$CG/softzone/foreign"
+zonectl --json list >/tmp/list.json
+grep -q "softzone/foreign is not a partition" /tmp/list.json ||
+  fail "list does not mention the foreign cgroup: $(cat /tmp/list.json)"
+grep -q '"name": "a"' /tmp/list.json || fail "list lost partition a: $(cat /tmp/list.json)"
+rmdir "$CG/softzone/foreign"
 
 step "what --force does instead"
 zonectl resize a --help | grep -q -- "--force" || fail "resize --help does not mention --force"
