@@ -22,6 +22,9 @@ namespace po = boost::program_options;
 constexpr std::string_view kLineSpaces = " \t\r";
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr std::string_view kPartitionPrefix = "partition.";
+// zoned's own section, in the same file so `zonectl apply` and zoned read one spec: its lines are
+// kept as read (Spec::zoned_keys) and their keys and values checked by libsoftzone_zoned.
+constexpr std::string_view kZonedSection = "zoned";
 constexpr std::string_view kSizeExpected = "expected a size like 512M or 1.5G";
 constexpr std::string_view kSectionsExpected = "[machine], [shared] or [partition.NAME]";
 constexpr std::array<std::string_view, 3> kReservedNames = {"system", "shared", "free"};
@@ -95,6 +98,7 @@ struct Outline {
 std::string allowedKeys(std::string_view section) {
   if (section == "machine") return joinChoices(kMachineKeys);
   if (section == "shared") return joinChoices(kSharedKeys);
+  if (section == kZonedSection) return "the keys of docs/zoned.md";
   return joinChoices(kPartitionKeys);
 }
 
@@ -104,6 +108,7 @@ bool isAllowedKey(std::string_view section, std::string_view key) {
   };
   if (section == "machine") return contains(kMachineKeys);
   if (section == "shared") return contains(kSharedKeys);
+  if (section == kZonedSection) return true;  // zoned knows its keys
   return contains(kPartitionKeys);
 }
 
@@ -169,7 +174,7 @@ class OutlineReader {
   }
 
   Status checkSectionName(const std::string& name, int line_number) const {
-    if (name == "machine" || name == "shared") return {};
+    if (name == "machine" || name == "shared" || name == kZonedSection) return {};
     if (name.compare(0, kPartitionPrefix.size(), kPartitionPrefix) == 0) {
       std::string_view partition = std::string_view(name).substr(kPartitionPrefix.size());
       if (auto problem = checkPartitionName(partition)) {
@@ -275,6 +280,10 @@ class SpecBuilder {
   Status apply(const KeyLine& key) {
     if (key.section == "machine") return applyMachine(key);
     if (key.section == "shared") return applyShared(key);
+    if (key.section == kZonedSection) {
+      spec_.zoned_keys.push_back({key.key, key.line, key.value});
+      return {};
+    }
     return applyPartition(key, partitionFor(key.section));
   }
 

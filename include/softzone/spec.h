@@ -49,11 +49,20 @@ struct PartitionSpec {
   int cpus_line = 0;  // its cpus key; 0 when absent or built in code
 };
 
+// A `key = value` line kept as read, with its line for messages.
+struct SpecLine {
+  std::string key;
+  int line = 0;
+  std::string value;
+};
+
 struct Spec {
   std::string file_name;  // for messages; "" when built in code
   MachineSpec machine;
   SharedSpec shared;
   std::vector<PartitionSpec> partitions;  // in file order
+  // The [zoned] section, in file order, no key twice: zoned's to check (softzone/zoned/config.h).
+  std::vector<SpecLine> zoned_keys;
 
   const PartitionSpec* partition(std::string_view name) const noexcept;
 };
