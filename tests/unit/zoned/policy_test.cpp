@@ -292,10 +292,16 @@ TEST(PolicyTest, ReadsV1MemoryPressure) {
   EXPECT_THAT(decisions[0].why, HasSubstr("memory_pressure 1500 >= 1000"));
 }
 
-TEST(PolicyTest, RateLimitStopsTheSecondMoveAndSaysSo) {
+// web and api with free nodes for both, and room for one move a minute.
+Machine oneMovePerMinute() {
   Machine m = webAndFreePool();
   m.config.max_moves_per_minute = 1;
   m.input.partitions.push_back(partition("api", {3}, 1, 4));
+  return m;
+}
+
+TEST(PolicyTest, RateLimitStopsTheSecondMoveAndSaysSo) {
+  Machine m = oneMovePerMinute();
   m["web"].pressure = psi(40);
   m["api"].pressure = psi(40);
   std::vector<Decision> decisions;
@@ -308,9 +314,7 @@ TEST(PolicyTest, RateLimitStopsTheSecondMoveAndSaysSo) {
 }
 
 TEST(PolicyTest, UrgentPartitionsAreServedFirst) {
-  Machine m = webAndFreePool();
-  m.config.max_moves_per_minute = 1;
-  m.input.partitions.push_back(partition("api", {3}, 1, 4));
+  Machine m = oneMovePerMinute();
   m["api"].pressure = psi(40);
   m.sample();
   m.sample();
