@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "softzone/safe_write.h"
+
 namespace softzone::cache::detail {
 namespace {
 
@@ -25,16 +27,6 @@ std::optional<Number> parseNumber(std::string_view text) {
   auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (err != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
-}
-
-Status writeAllTo(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return errnoError(n < 0 ? errno : EIO, "write");
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
 }
 
 std::optional<std::string> readSmallFileAt(const Fd& dir, const std::string& name) {
@@ -132,20 +124,7 @@ std::optional<RecordedKeeper> openRecordedKeeper(const Fd& dir, const std::strin
 }
 
 Status writePidFile(const Fd& dir, const std::string& file_name, const ProcessId& id) {
-  std::string tmp = file_name + "." + std::to_string(::getpid()) + ".new";
-  Fd fd(
-      ::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.valid()) return errnoError(errno, "creating " + quoteInput(tmp));
-  Status written = writeAllTo(fd.get(), formatPidFile(id));
-  if (written && ::fsync(fd.get()) != 0) written = errnoError(errno, "fsync");
-  if (written && ::renameat(dir.get(), tmp.c_str(), dir.get(), file_name.c_str()) != 0) {
-    written = errnoError(errno, "renaming it over " + quoteInput(file_name));
-  }
-  if (!written) {
-    ::unlinkat(dir.get(), tmp.c_str(), 0);
-    return Error(written.error()).withContext("writing " + quoteInput(file_name));
-  }
-  return {};
+  return replaceFileAt(dir.get(), file_name, formatPidFile(id), "the keeper's pid file", 0644);
 }
 
 Status stopKeeper(const Fd& pidfd) {
