@@ -13,6 +13,7 @@
 #include "softzone/node_leftovers.h"
 #include "softzone/page_placement.h"
 #include "softzone/partitions.h"
+#include "softzone/process_handle.h"
 #include "softzone/size.h"
 #include "softzone/topology.h"
 
@@ -198,24 +199,23 @@ Status finishShrink(Session& session, const std::string& name, const NodeSet& re
                     const NodeSet& target, const json& args, ResizeReport& report) {
   std::string cgroup = cgroupOf(session, name);
   bool force = args.value("force", false);
+  // The tasks may have allocated on released nodes until the mems write: one more pass now that
+  // the kernel keeps them off, then the count that decides.
   SZ_TRY(after, session.backend->readSubtreeProcs(cgroup));
-  MigrationTotals check =
-      migrateProcesses(session, after, released, target, args.value("workers", 0));
+  MigrationTotals check = migrateProcesses(session, after, released, target,
+                                           args.value("workers", 0), Verify::kStatusQuery, {},
+                                           cgroup);
   report.migration.pages_moved += check.pages_moved;
   report.migration.pages_left = check.pages_left;
   report.migration.elapsed_ms += check.elapsed_ms;
+  report.migration.processes_verified = check.processes_verified;
+  report.migration.processes_unverified = check.processes_unverified;
+  report.migration.processes_failed = check.processes_failed;  // the first pass's may be retried
   report.verified = true;
-  if (check.pages_left > 0 && !force) {
-    return infeasible(std::to_string(check.pages_left) + " pages of partition " + name +
-                      " are still on nodes " + released.format() + " after the move" +
-                      " (pages the kernel would not move: pinned, busy or out of room)");
-  }
-  if (check.pages_left > 0) {
-    report.notes.push_back(std::to_string(check.pages_left) + " pages stay on nodes " +
-                           released.format() +
-                           " (--force): the kernel reclaims or moves "
-                           "them as memory there is needed");
-  }
+  // A shrink hands the released nodes to others: pages left there, or processes that could not
+  // be moved or counted, fail it (rolled back) unless forced.
+  SZ_CHECK(checkMigrationComplete(report.migration, "partition " + name, released, force,
+                                  report.notes));
   auto leftovers = readNodeLeftoversAt(*session.fs, released);
   if (!leftovers) {
     report.notes.push_back("the page cache left on nodes " + released.format() +
@@ -251,7 +251,7 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   if (!released.empty()) {
     // Verified once, after the second pass below: the count that decides is that one.
     report.migration =
-        migrateProcesses(session, pids, released, target, workers, Verify::kLater);
+        migrateProcesses(session, pids, released, target, workers, Verify::kLater, {}, cgroup);
   }
   SZ_CHECK(journalStep(session, entry, "migrate", outer));
 
@@ -737,30 +737,34 @@ const zones::PagesToLeave* pagesLeftBy(const std::vector<zones::PagesToLeave>& l
   return nullptr;
 }
 
-// Pages of `pid` on `nodes` by the status query, less those `kept` leaves there.
-uint64_t pagesLeftOn(const Session& session, pid_t pid, const NodeSet& nodes,
-                     const zones::PagesToLeave* kept) {
-  auto maps = zones::readMapsAt(*session.fs, pid);
-  if (!maps) return 0;
+const zones::PageSyscalls& pageSyscalls(const Session& session) {
+  return session.page_syscalls != nullptr ? *session.page_syscalls : zones::kernelPageSyscalls();
+}
+
+// Only ESRCH says a process is gone (with nothing left to move or count); EPERM, EACCES,
+// EINVAL... say it is there and could not be acted on.
+bool isGone(const Error& error) {
+  return error.code() == std::error_code(ESRCH, std::generic_category());
+}
+
+// Pages of `pid` on `nodes` by the status query, less those `kept` leaves there. An error when
+// they could not be counted (ESRCH: the process is gone).
+Result<uint64_t> pagesLeftOn(const Session& session, pid_t pid, const NodeSet& nodes,
+                             const zones::PagesToLeave* kept) {
+  SZ_TRY(maps, zones::readMapsAt(*session.fs, pid));
+  std::vector<zones::MapRange> ranges = zones::movableRanges(maps);
+  // numa_maps only thins out huge sparse ranges; without it every address is asked about.
   auto numa = zones::readNumaMapsAt(*session.fs, pid);
-  std::vector<zones::MapRange> ranges = zones::movableRanges(*maps);
   if (numa) ranges = zones::denseRanges(ranges, *numa);
-  auto pages = zones::listPagesOn(pid, ranges, nodes);
-  if (!pages) return 0;
+  SZ_TRY(pages, zones::listPagesOn(pid, ranges, nodes, nullptr, pageSyscalls(session)));
   uint64_t left = 0;
-  for (const zones::PageLocation& page : *pages) {
+  for (const zones::PageLocation& page : pages) {
     if (kept == nullptr || !kept->contains(page.address)) ++left;
   }
   return left;
 }
 
-}  // namespace
-
-MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
-                                 const NodeSet& from, const NodeSet& to, int workers,
-                                 Verify verify, const std::vector<zones::PagesToLeave>& leave) {
-  MigrationTotals totals;
-  auto start = Clock::now();
+zones::MoveOptions moveOptionsFor(const Session& session, const NodeSet& to, int workers) {
   zones::MoveOptions options;
   options.workers = workers > 0 ? workers : zones::defaultMoveWorkers();
   // The copy is the cost: several CPUs copying disjoint pages beat the kernel's single-threaded
@@ -771,32 +775,145 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
   // MOVE_ALL takes pages shared with other processes too: the nodes a shrink releases must end
   // up empty, not just of this partition's private pages.
   options.flags = MPOL_MF_MOVE_ALL;
+  options.syscalls = session.page_syscalls;
   for (int node : to.ids()) {
     auto free = session.node_free_bytes.find(node);
     if (free != session.node_free_bytes.end()) options.free_bytes[node] = free->second;
   }
+  return options;
+}
+
+// Holds `pid` by a pidfd and, when `cgroup` is given, confirms after opening that the process is
+// in it or below: a pid read from cgroup.procs earlier may since name another process. ESRCH
+// when it is gone or has left (not this partition's to move any more).
+Result<zones::ProcessHandle> holdProcess(const Session& session, pid_t pid,
+                                         std::string_view cgroup) {
+  SZ_TRY(handle, zones::ProcessHandle::open(pid));
+  if (cgroup.empty()) return handle;
+  bool v1 = session.backend->version() == CgroupVersion::kV1;
+  SZ_TRY(in, zones::readProcessCgroupAt(*session.fs, pid, v1 ? "cpuset" : ""));
+  if (!zones::isInCgroup(in, cgroup)) {
+    return errnoError(ESRCH, "pid " + std::to_string(pid) + " has left " + std::string(cgroup) +
+                                 " (it is in " + in + ")");
+  }
+  return handle;
+}
+
+// Files a per-process error: ESRCH is a process that is gone, anything else goes to `problems`.
+void fileError(pid_t pid, const Error& error, std::vector<ProcessProblem>& problems) {
+  if (!isGone(error)) problems.push_back({pid, error.describe()});
+}
+
+// Moves one process's pages while a pidfd holds it; a process that exited meanwhile is gone (the
+// calls after its exit may have met a newer process with its number: logged).
+void moveProcess(const Session& session, pid_t pid, const NodeSet& from, const NodeSet& to,
+                 std::string_view cgroup, const zones::MoveOptions& options,
+                 MigrationTotals& totals) {
+  auto held = holdProcess(session, pid, cgroup);
+  if (!held) return fileError(pid, held.error(), totals.processes_failed);
+  auto moved = zones::movePages(*session.fs, pid, from, to, options);
+  if (held->exited()) {
+    if (session.log != nullptr) {
+      *session.log << "zonectl: pid " << pid << " exited while its pages were moved\n";
+    }
+    return;
+  }
+  if (!moved) return fileError(pid, moved.error(), totals.processes_failed);
+  ++totals.processes;
+  totals.pages_found += moved->pages_found;
+  totals.pages_moved += moved->pages_moved + moved->pages_swept;
+  totals.pages_failed += moved->pages_failed;
+  for (const auto& [err, count] : moved->failures) totals.failures[err] += count;
+}
+
+// The verification: move_pages' status query on every mapped page of each process, each held
+// by a pidfd across the count.
+void verifyProcesses(const Session& session, const std::vector<pid_t>& pids, const NodeSet& from,
+                     std::string_view cgroup, const std::vector<zones::PagesToLeave>& leave,
+                     MigrationTotals& totals) {
+  for (pid_t pid : pids) {
+    auto held = holdProcess(session, pid, cgroup);
+    if (!held) {
+      fileError(pid, held.error(), totals.processes_unverified);
+      continue;
+    }
+    auto left = pagesLeftOn(session, pid, from, pagesLeftBy(leave, pid));
+    if (held->exited()) continue;  // gone: nothing of it is left anywhere
+    if (!left) {
+      fileError(pid, left.error(), totals.processes_unverified);
+      continue;
+    }
+    totals.pages_left += *left;
+    ++totals.processes_verified;
+  }
+}
+
+}  // namespace
+
+MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
+                                 const NodeSet& from, const NodeSet& to, int workers, Verify verify,
+                                 const std::vector<zones::PagesToLeave>& leave,
+                                 std::string_view cgroup) {
+  MigrationTotals totals;
+  auto start = Clock::now();
+  // A tree's pids name live processes: none is acted on (the verbs refuse before this).
+  Status live = session.fs->checkCanActOnProcesses("moving pages", pids.size());
+  if (!live) {
+    for (pid_t pid : pids) totals.processes_failed.push_back({pid, live.error().describe()});
+    return totals;
+  }
+  zones::MoveOptions options = moveOptionsFor(session, to, workers);
   for (pid_t pid : pids) {
     const zones::PagesToLeave* kept = pagesLeftBy(leave, pid);
     options.leave = nullptr;
     if (kept != nullptr) {
       options.leave = [kept](uint64_t address) { return kept->contains(address); };
     }
-    auto moved = zones::movePages(pid, from, to, options);
-    if (!moved) continue;  // the process is gone (or a kernel thread): nothing of it to move
-    ++totals.processes;
-    totals.pages_found += moved->pages_found;
-    totals.pages_moved += moved->pages_moved + moved->pages_swept;
-    totals.pages_failed += moved->pages_failed;
-    for (const auto& [err, count] : moved->failures) totals.failures[err] += count;
+    moveProcess(session, pid, from, to, cgroup, options, totals);
   }
-  // The verification: move_pages' status query on every mapped page of each process.
-  if (verify == Verify::kStatusQuery) {
-    for (pid_t pid : pids) {
-      totals.pages_left += pagesLeftOn(session, pid, from, pagesLeftBy(leave, pid));
-    }
-  }
+  if (verify == Verify::kStatusQuery) verifyProcesses(session, pids, from, cgroup, leave, totals);
   totals.elapsed_ms = msSince(start);
   return totals;
+}
+
+std::string describeProblems(const std::vector<ProcessProblem>& problems) {
+  std::string text;
+  for (const ProcessProblem& problem : problems) {
+    text += (text.empty() ? "" : ", ") + std::string("pid ") + std::to_string(problem.pid) + " (" +
+            problem.error + ")";
+  }
+  return text;
+}
+
+std::string incompleteMigration(const MigrationTotals& totals, const std::string& what,
+                                const NodeSet& from) {
+  std::string text;
+  auto add = [&text](const std::string& problem) { text += (text.empty() ? "" : "; ") + problem; };
+  if (totals.pages_left > 0) {
+    add(std::to_string(totals.pages_left) + " pages of " + what + " are still on nodes " +
+        from.format() + " (pages the kernel would not move: pinned, busy or out of room)");
+  }
+  if (!totals.processes_failed.empty()) {
+    add(std::to_string(totals.processes_failed.size()) +
+        " process(es) could not be moved: " + describeProblems(totals.processes_failed));
+  }
+  if (!totals.processes_unverified.empty()) {
+    add(std::to_string(totals.processes_unverified.size()) +
+        " process(es) could not be checked for pages left on nodes " + from.format() + ": " +
+        describeProblems(totals.processes_unverified));
+  }
+  return text;
+}
+
+Status checkMigrationComplete(const MigrationTotals& totals, const std::string& what,
+                              const NodeSet& from, bool force, std::vector<std::string>& notes) {
+  std::string problems = incompleteMigration(totals, what, from);
+  if (problems.empty()) return {};
+  if (!force) return infeasible(problems);
+  notes.push_back(problems +
+                  " (--force: going on; the kernel reclaims or moves what stays as "
+                  "memory there is needed)");
+  return {};
 }
 
 Status checkCreate(const Session& session, const CreateRequest& request) {
@@ -944,13 +1061,29 @@ Result<DestroyReport> destroyPartition(Session& session, const std::string& name
   return report;
 }
 
+Status moveWithoutMigrating(const CgroupBackend& backend, const std::string& cgroup,
+                            const std::vector<pid_t>& pids, std::vector<pid_t>& moved) {
+  // Every signal that can be held waits until memory_migrate is on again: a Ctrl-C or SIGTERM
+  // between the two writes would leave it off, and the partition's next resize would then move
+  // nothing of its tasks (SIGKILL cannot be held; the caller's lock keeps others out meanwhile).
+  sigset_t all;
+  sigset_t before;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &before);
+  Status done = backend.moveProcesses(cgroup, pids, /*migrate=*/false, moved);
+  ::sigprocmask(SIG_SETMASK, &before, nullptr);
+  return done;
+}
+
 namespace {
 
 // Writes each pid into the cgroup; where the kernel would migrate on the way in and can be told
-// not to (v1's memory_migrate), it is told not to (CgroupBackend::moveProcesses).
+// not to (v1's memory_migrate), it is told not to (moveWithoutMigrating).
 Status moveIntoCgroup(const Session& session, const std::string& cgroup,
                       const std::vector<pid_t>& pids, bool kernel_migrates, AttachReport& report) {
-  Status moved = session.backend->moveProcesses(cgroup, pids, kernel_migrates, report.pids);
+  Status moved = kernel_migrates
+                     ? session.backend->moveProcesses(cgroup, pids, true, report.pids)
+                     : moveWithoutMigrating(*session.backend, cgroup, pids, report.pids);
   if (!moved && !report.pids.empty()) {
     return std::move(moved).error().withContext("attaching (earlier processes moved)");
   }
@@ -1043,7 +1176,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   }
   report.migrated = true;
   report.migration =
-      migrateProcesses(session, pids, outside, nodes, 0, Verify::kStatusQuery, leave);
+      migrateProcesses(session, pids, outside, nodes, 0, Verify::kStatusQuery, leave, cgroup);
   if (!kernel_migrates) sweepHidden(session, pids, outside, nodes, leave, report);
   return report;
 }

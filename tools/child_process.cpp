@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "softzone/partitions.h"
+
 namespace softzone::tools {
 namespace {
 
@@ -36,10 +38,23 @@ Result<Pipes> makePipes() {
   return pipes;
 }
 
+// In the child, before exec: its own oom_score_adj, written by itself so that the command never
+// runs with zonectl's. 0 or the errno. Raising the score needs no privilege.
+int setOwnOomScoreAdj(const std::string& value) {
+  if (value.empty()) return 0;
+  int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t written = ::write(fd, value.data(), value.size());
+  int err = written == static_cast<ssize_t>(value.size()) ? 0 : (written < 0 ? errno : EIO);
+  ::close(fd);
+  return err;
+}
+
 // In the child: only async-signal-safe calls, and none that use glibc's idea of the current
 // thread (raise, abort, pthread_*): after a raw clone3(2) it is still the parent's. Waits for go,
-// execs, or reports why it could not.
-[[noreturn]] void runChild(const Pipes& pipes, char* const* argv) {
+// sets its oom_score_adj, execs, or reports why it could not.
+[[noreturn]] void runChild(const Pipes& pipes, char* const* argv,
+                           const std::string& oom_score_adj) {
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGQUIT, SIG_DFL);
   char byte = 0;
@@ -48,8 +63,11 @@ Result<Pipes> makePipes() {
     n = ::read(pipes.go[0], &byte, 1);
   } while (n < 0 && errno == EINTR);
   if (n == 1) {
-    ::execvp(argv[0], argv);
-    int err = errno;
+    int err = setOwnOomScoreAdj(oom_score_adj);
+    if (err == 0) {
+      ::execvp(argv[0], argv);
+      err = errno;
+    }
     ssize_t ignored = ::write(pipes.failed[1], &err, sizeof err);
     (void)ignored;
   }
@@ -73,7 +91,8 @@ pid_t forkInto(int cgroup_fd) {
 }  // namespace
 
 Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const std::string& cgroup,
-                                  const std::vector<std::string>& command) {
+                                  const std::vector<std::string>& command,
+                                  const std::string& oom_score_adj) {
   bool v2 = backend.version() == cpuset::CgroupVersion::kV2;
   Fd cgroup_dir;
   if (v2) {
@@ -89,14 +108,14 @@ Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const st
     pipes.closeAll();
     return errnoError(-pid, v2 ? "clone3 into " + cgroup : std::string("fork"));
   }
-  if (pid == 0) runChild(pipes, argv.data());
+  if (pid == 0) runChild(pipes, argv.data(), oom_score_adj);
   ::close(pipes.go[0]);
   ::close(pipes.failed[1]);
   WaitingChild child{pid, pipes.go[1], pipes.failed[0]};
   if (v2) return child;
   // v1: the kernel migrates on the move only with memory_migrate on.
   std::vector<pid_t> moved_pids;
-  Status moved = backend.moveProcesses(cgroup, {pid}, /*migrate=*/false, moved_pids);
+  Status moved = cpuset::moveWithoutMigrating(backend, cgroup, {pid}, moved_pids);
   if (!moved) {
     abandonChild(child);
     return std::move(moved).error();

@@ -24,9 +24,13 @@ struct WaitingChild {
 // with MPOL_MF_MOVE_ALL, and a fork's pages are zonectl's: the page cache of libc, libstdc++
 // and the rest, which every process maps (or the shared zone holds) would land on the zone's
 // nodes. On v2 the child is created in the cgroup (clone3 CLONE_INTO_CGROUP): nothing is
-// migrated. On v1 it is forked here and moved with memory_migrate off for the move.
+// migrated. On v1 it is forked here and moved with memory_migrate off for the move
+// (cpuset::moveWithoutMigrating: the caller holds the op lock). The child sets its own
+// oom_score_adj to `oom_score_adj` (empty: keeps the one it inherits) before it execs; a failure
+// to set it is reported by releaseChild like an exec failure, and the command does not run.
 Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const std::string& cgroup,
-                                  const std::vector<std::string>& command);
+                                  const std::vector<std::string>& command,
+                                  const std::string& oom_score_adj = {});
 
 // Lets the child exec; returns the exec's errno (0: it runs CMD now). Closes the pipes.
 int releaseChild(WaitingChild& child);

@@ -53,6 +53,8 @@ Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
   }
   bool migrate = !values["no-migrate"].as<bool>();
   SZ_TRY(session, openPartitionSession(ctx, true));
+  SZ_CHECK(cpuset::findPartition(session, name));
+  if (migrate) SZ_CHECK(ctx.fs.checkCanActOnProcesses("attach", pids.size()));
   SZ_TRY(report, cpuset::attachProcesses(session, name, pids, migrate));
   const cpuset::ZoneView* zone = session.zones.find(name);
   NodeSet elsewhere = session.zones.machine_nodes.minus(zone->nodes);
@@ -73,6 +75,11 @@ Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
               << describeSharedLeft(report) << "\n";
     }
   }
+  // The processes are in the partition either way (that part is not undone); pages of some may
+  // still be elsewhere, or were never counted: said on stderr, not read as done.
+  std::string incomplete =
+      cpuset::incompleteMigration(report.migration, "the attached processes", elsewhere);
+  if (migrate && !incomplete.empty()) ctx.err << "zonectl attach: warning: " << incomplete << "\n";
   return {};
 }
 

@@ -48,6 +48,11 @@ Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
                        zone->nodes, all, session.zones.find(cpuset::kFreeZoneName)->nodes, *size));
     nodes = picked;
   }
+  if (!zone->nodes.minus(nodes).empty()) {
+    // A shrink moves its processes' pages off the nodes given up: never on a tree's pids.
+    SZ_TRY(pids, cpuset::partitionProcesses(session, *zone));
+    SZ_CHECK(ctx.fs.checkCanActOnProcesses("resize (shrinking)", pids.size()));
+  }
   SZ_TRY(report, cpuset::resizePartition(session, name, nodes,
                                          cpuset::ResizeOptions{values["force"].as<bool>(), workers}));
   if (ctx.json) {

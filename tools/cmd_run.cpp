@@ -15,6 +15,7 @@
 #include "child_process.h"
 #include "command.h"
 #include "softzone/cgroup_backend.h"
+#include "softzone/op_lock.h"
 #include "softzone/report.h"
 
 namespace softzone::tools {
@@ -24,7 +25,8 @@ namespace {
 
 // zonectl run stays out of the OOM killer's reach while it watches: an OOM in the zone picks its
 // victim among every task whose nodes intersect the zone's, and zonectl (in the root cpuset) is
-// one. CMD gets the score zonectl had. Best effort: lowering the score needs CAP_SYS_RESOURCE.
+// one. CMD gets the score zonectl had, set by the child on itself before it execs (startChildIn),
+// so no failed restore can leave CMD protected. Best effort: lowering needs CAP_SYS_RESOURCE.
 constexpr std::string_view kOomScoreAdjProtected = "-1000";
 
 std::optional<std::string> protectFromOomKiller(const FsRoot& fs) {
@@ -123,14 +125,28 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
 
   std::optional<std::string> oom_score = protectFromOomKiller(ctx.fs);
   // The child waits until it is in the zone (not one page of CMD allocated outside it), and
-  // gets there without the kernel moving zonectl's pages into the zone (child_process.h).
-  auto started = startChildIn(*backend, relativeCgroup(zone, *zones.cgroup), command);
+  // gets there without the kernel moving zonectl's pages into the zone (child_process.h); it
+  // sets the caller's oom_score_adj on itself before it execs. On v1 that move turns the
+  // partition's memory_migrate off for a moment: under the op lock, as every change is.
+  std::optional<cpuset::OpLock> lock;
+  if (backend->version() == cpuset::CgroupVersion::kV1) {
+    auto held = cpuset::OpLock::acquire(ctx.fs);
+    if (!held) {
+      restore();
+      restoreOomScore(ctx.fs, ::getpid(), oom_score);
+      return std::move(held).error();
+    }
+    lock.emplace(std::move(*held));
+  }
+  auto started =
+      startChildIn(*backend, relativeCgroup(zone, *zones.cgroup), command, oom_score.value_or(""));
+  lock.reset();
   if (!started) {
     restore();
+    restoreOomScore(ctx.fs, ::getpid(), oom_score);
     return Error(started.error()).withContext("putting the command into " + zone.cgroup_path);
   }
   WaitingChild child = *started;
-  restoreOomScore(ctx.fs, child.pid, oom_score);
   if (int exec_errno = releaseChild(child); exec_errno != 0) {
     ::waitpid(child.pid, nullptr, 0);
     restore();

@@ -92,6 +92,18 @@ json zoneJson(const cpuset::Session& session, const cpuset::ZoneView& zone) {
   return out;
 }
 
+namespace {
+
+json problemsJson(const std::vector<cpuset::ProcessProblem>& problems) {
+  json list = json::array();
+  for (const cpuset::ProcessProblem& problem : problems) {
+    list.push_back({{"pid", problem.pid}, {"error", problem.error}});
+  }
+  return list;
+}
+
+}  // namespace
+
 json migrationJson(const cpuset::MigrationTotals& totals) {
   json failures = json::object();
   for (const auto& [err, count] : totals.failures) failures[zones::errnoName(err)] = count;
@@ -100,6 +112,9 @@ json migrationJson(const cpuset::MigrationTotals& totals) {
           {"pages_moved", totals.pages_moved},
           {"pages_failed", totals.pages_failed},
           {"pages_left", totals.pages_left},
+          {"processes_verified", totals.processes_verified},
+          {"processes_failed", problemsJson(totals.processes_failed)},
+          {"processes_unverified", problemsJson(totals.processes_unverified)},
           {"failures", failures},
           {"elapsed_ms", totals.elapsed_ms}};
 }
@@ -114,7 +129,21 @@ std::string describeMigration(const cpuset::MigrationTotals& totals, const NodeS
   for (const auto& [err, count] : totals.failures) {
     text += " (" + zones::errnoName(err) + ": " + std::to_string(count) + ")";
   }
-  return text + ", " + std::to_string(totals.pages_left) + " left on nodes " + from.format();
+  // "0 left" only when something was counted: a count that could not be made is said so.
+  if (totals.processes_unverified.empty()) {
+    text += ", " + std::to_string(totals.pages_left) + " left on nodes " + from.format();
+  } else {
+    text += ", " + std::to_string(totals.pages_left) + " left on nodes " + from.format() + " in " +
+            std::to_string(totals.processes_verified) + " process(es) checked; " +
+            std::to_string(totals.processes_unverified.size()) +
+            " process(es) could not be checked: " +
+            cpuset::describeProblems(totals.processes_unverified);
+  }
+  if (!totals.processes_failed.empty()) {
+    text += "; " + std::to_string(totals.processes_failed.size()) +
+            " process(es) could not be moved: " + cpuset::describeProblems(totals.processes_failed);
+  }
+  return text;
 }
 
 void renderZonesText(const cpuset::Session& session, const cpuset::ZoneView* only,

@@ -114,6 +114,14 @@ Result<FsRoot> FsRoot::open(const std::string& root) {
   return FsRoot(std::move(canonical), std::move(dirfd), live);
 }
 
+Status FsRoot::checkCanActOnProcesses(std::string_view verb, size_t pids) const {
+  if (canActOnProcesses() || pids == 0) return {};
+  return badInput("--root " + root_ + ": " + std::string(verb) +
+                  " would read and move the pages of " + std::to_string(pids) +
+                  " process(es) by pid, and pids in a tree name the live " +
+                  "system's processes; nothing was changed. Run it without --root");
+}
+
 std::string FsRoot::hostPath(std::string_view path) const {
   std::string rel = relativePath(path);
   if (rel == ".") return root_;

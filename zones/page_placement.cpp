@@ -931,9 +931,9 @@ void onWorkers(size_t items, size_t workers, const std::function<void(size_t)>& 
   for (std::thread& thread : threads) thread.join();
 }
 
-Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
+Result<MoveReport> movePages(const FsRoot& root, pid_t pid, const NodeSet& from, const NodeSet& to,
                              const MoveOptions& options) {
-  SZ_TRY(root, FsRoot::live());
+  SZ_CHECK(root.checkCanActOnProcesses("moving pages", 1));
   ProcessReaders readers;
   readers.ranges = [&root, pid]() -> Result<std::vector<MapRange>> {
     SZ_TRY(ranges, readMapsAt(root, pid));

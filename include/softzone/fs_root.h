@@ -47,6 +47,14 @@ class FsRoot {
 
   // True when the root is the running system; tools refuse to act on a machine they merely read.
   bool isLive() const noexcept { return live_; }
+  // Whether a pid read through this root may be acted on: its pages read and moved with
+  // move_pages(2) / migrate_pages(2), which take a pid, not a path, and so always reach the
+  // running kernel's processes. Only on the live root: in a captured tree a pid names whatever
+  // live process has that number now.
+  bool canActOnProcesses() const noexcept { return live_; }
+  // Bad input (exit 2) naming `verb` when canActOnProcesses() is false and `pids` has any: the
+  // one check every verb that reads or moves processes' pages makes before it changes anything.
+  Status checkCanActOnProcesses(std::string_view verb, size_t pids) const;
   const std::string& rootPath() const noexcept { return root_; }
 
   // The host path of a kernel path (for messages and for libraries that take a path, e.g. hwloc).

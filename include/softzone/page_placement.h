@@ -256,8 +256,9 @@ struct MoveReport {
 // With MoveMethod::kMigratePages, migrate_pages(2) calls per source node come first, and steps
 // 1-3 take what they left (usually nothing: then step 1 finds no range to look at).
 // Errors that stop the whole move (ESRCH, EPERM, a target outside the process's cpuset...) are
-// returned as an Error. Reads /proc live.
-Result<MoveReport> movePages(pid_t pid, const NodeSet& from, const NodeSet& to,
+// returned as an Error. Reads /proc through `root`, which must be the live system
+// (FsRoot::canActOnProcesses; bad input otherwise): the syscalls reach the live process.
+Result<MoveReport> movePages(const FsRoot& root, pid_t pid, const NodeSet& from, const NodeSet& to,
                              const MoveOptions& options = {});
 
 // Reads a process's numa_maps; movePagesIn takes one so tests can stand in for procfs.

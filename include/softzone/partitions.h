@@ -10,6 +10,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "softzone/cgroup_backend.h"
@@ -34,6 +35,9 @@ struct Session {
   // Per node, from nodeN/meminfo when readable.
   std::map<int, uint64_t> node_total_bytes;
   std::map<int, uint64_t> node_free_bytes;
+  // move_pages(2) and migrate_pages(2) for the pages of the partitions' processes; nullptr: the
+  // running kernel. Tests stand in a kernel that refuses.
+  const zones::PageSyscalls* page_syscalls = nullptr;
 };
 
 // Opens a session. `mutate`: on the live system it needs root ("needs root", exit 1), mounts the
@@ -77,14 +81,30 @@ struct CreateRequest {
 Status checkCreate(const Session& session, const CreateRequest& request);
 Status createPartition(Session& session, const CreateRequest& request);
 
+// A process a migration could not act on or count, and the kernel's reason.
+struct ProcessProblem {
+  pid_t pid = 0;
+  std::string error;
+};
+
 struct MigrationTotals {
-  int processes = 0;
+  int processes = 0;  // processes whose pages were looked at and moved (gone ones not counted)
   uint64_t pages_found = 0;
   uint64_t pages_moved = 0;
   uint64_t pages_failed = 0;
-  uint64_t pages_left = 0;  // on the nodes given up, by the verification (status query)
+  // On the nodes given up, by the verification (status query), in the processes_verified only.
+  uint64_t pages_left = 0;
+  int processes_verified = 0;
   std::map<int, uint64_t> failures;  // errno -> pages
+  // Processes the move refused as a whole (EPERM, EACCES, EINVAL...): their pages are where they
+  // were. Only ESRCH means the process is gone, with nothing left to move.
+  std::vector<ProcessProblem> processes_failed;
+  // Processes whose pages the verification could not count: pages_left says nothing of them.
+  std::vector<ProcessProblem> processes_unverified;
   double elapsed_ms = 0;
+
+  // Every process still there was moved and counted: pages_left is the whole truth.
+  bool complete() const { return processes_failed.empty() && processes_unverified.empty(); }
 };
 
 struct ResizeReport {
@@ -141,6 +161,13 @@ struct AttachReport {
 Result<AttachReport> attachProcesses(Session& session, const std::string& name,
                                      const std::vector<pid_t>& pids, bool migrate);
 
+// Moves whole processes into `cgroup` without the kernel's attach migration (v1: memory_migrate
+// off for the writes and on again after, on every path: CgroupBackend::moveProcesses), with
+// every signal held meanwhile so none can end zonectl while it is off. The caller holds the op
+// lock (OpLock), so no other zonectl run sees it off. v2 cannot be told (unsupported).
+Status moveWithoutMigrating(const CgroupBackend& backend, const std::string& cgroup,
+                           const std::vector<pid_t>& pids, std::vector<pid_t>& moved);
+
 // Moves every page of `pids` that is on `from` to `to`, then verifies with the status query that
 // none is left on `from`. `leave` (one entry per process, from zones::findPagesToLeave) names
 // pages that stay where they are: not moved, not counted as left. With more than one worker (0:
@@ -148,11 +175,30 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
 // with one, one migrate_pages(2) call per source node, which walks the page tables once and is
 // the faster single-threaded method (not with `leave`: migrate_pages(2) can't leave pages out).
 // kLater skips the status query (pages_left stays 0) for a pass that another, verified, follows.
+// Each process is held by a pidfd while its pages are moved and counted; with `cgroup` (relative
+// to the mount) it is first confirmed to be in that cgroup or below, else skipped as gone. A
+// process that exits meanwhile is gone; one the kernel refuses (not ESRCH) is in
+// processes_failed or processes_unverified. On a tree (FsRoot::canActOnProcesses false) every
+// process is refused.
 enum class Verify { kStatusQuery, kLater };
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
                                  const NodeSet& from, const NodeSet& to, int workers,
                                  Verify verify = Verify::kStatusQuery,
-                                 const std::vector<zones::PagesToLeave>& leave = {});
+                                 const std::vector<zones::PagesToLeave>& leave = {},
+                                 std::string_view cgroup = {});
+
+// What a migration did not do, "" when nothing: pages left on `from`, processes that could not be
+// moved or counted (with pids and reasons). `what` names whose pages ("partition web").
+std::string incompleteMigration(const MigrationTotals& totals, const std::string& what,
+                                const NodeSet& from);
+// Whether a migration's outcome lets a change that needs `from` empty go on: fails (infeasible,
+// naming the pids and reasons) when pages are left on `from` or a process could not be moved or
+// counted; with `force`, says the same in `notes` and lets it go on. `what` names whose pages.
+Status checkMigrationComplete(const MigrationTotals& totals, const std::string& what,
+                              const NodeSet& from, bool force, std::vector<std::string>& notes);
+
+// "pid 12 (reason), pid 13 (reason)": the processes of a MigrationTotals list, for messages.
+std::string describeProblems(const std::vector<ProcessProblem>& problems);
 
 // --- apply: reconciling the live partitions with a desired layout ---
 

@@ -83,6 +83,27 @@ TEST_F(ChildProcessTest, AFailedMoveLeavesNoChildAndMemoryMigrateOn) {
   EXPECT_EQ(file("cpuset.memory_migrate"), "1\n");
 }
 
+TEST_F(ChildProcessTest, TheCommandStartsWithTheCallersOomScoreAdjSetByItself) {
+  // zonectl run holds -1000 while it watches; the command must run with the caller's score
+  // from its first instruction, set by the child, not restored later by the parent.
+  std::string seen = tree_.path() + "/oom_score_adj";
+  auto child = startChildIn(*backend(), "softzone/A",
+                            {"sh", "-c", "cat /proc/self/oom_score_adj >" + seen}, "500");
+  ASSERT_TRUE(child) << child.error().describe();
+  EXPECT_EQ(releaseChild(*child), 0);
+  EXPECT_EQ(exitOf(child->pid), 0);
+  EXPECT_EQ(slurpFile(seen), "500\n");
+}
+
+TEST_F(ChildProcessTest, AScoreTheChildCannotSetStopsTheCommand) {
+  std::string marker = tree_.path() + "/ran";
+  auto child = startChildIn(*backend(), "softzone/A", {"touch", marker}, "not-a-number");
+  ASSERT_TRUE(child);
+  EXPECT_EQ(releaseChild(*child), EINVAL);
+  EXPECT_EQ(exitOf(child->pid), 127);
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0);
+}
+
 TEST_F(ChildProcessTest, AKilledCommandIsAShellsStatus) {
   auto child = startChildIn(*backend(), "softzone/A", {"sleep", "30"});
   ASSERT_TRUE(child);

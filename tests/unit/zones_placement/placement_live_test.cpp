@@ -121,7 +121,8 @@ TEST(PlacementLive, MovingFromANodeToItselfMovesNothing) {
   ASSERT_GE(node, 0);
   MoveOptions options;
   options.workers = 2;
-  auto report = movePages(getpid(), NodeSet::of({node}), NodeSet::of({node}), options);
+  auto report =
+      movePages(*FsRoot::live(), getpid(), NodeSet::of({node}), NodeSet::of({node}), options);
   ASSERT_TRUE(report) << report.error().describe();
   EXPECT_EQ(report->pages_found, 0u);
   EXPECT_EQ(report->pages_moved, 0u);
@@ -146,7 +147,7 @@ TEST(PlacementLive, AProcessThatIsGoneIsESRCH) {
   ASSERT_FALSE(maps);
   EXPECT_EQ(maps.error().code(), std::errc::no_such_process);
 
-  auto moved = movePages(gone, NodeSet::of({0}), NodeSet::of({0}));
+  auto moved = movePages(*FsRoot::live(), gone, NodeSet::of({0}), NodeSet::of({0}));
   ASSERT_FALSE(moved);
   EXPECT_EQ(moved.error().code(), std::errc::no_such_process);
 
@@ -156,7 +157,8 @@ TEST(PlacementLive, AProcessThatIsGoneIsESRCH) {
 
   MoveOptions by_migrate;
   by_migrate.method = MoveMethod::kMigratePages;
-  auto by_migrate_moved = movePages(gone, NodeSet::of({0}), NodeSet::of({0}), by_migrate);
+  auto by_migrate_moved =
+      movePages(*FsRoot::live(), gone, NodeSet::of({0}), NodeSet::of({0}), by_migrate);
   ASSERT_FALSE(by_migrate_moved);
   EXPECT_EQ(by_migrate_moved.error().code(), std::errc::no_such_process);
 

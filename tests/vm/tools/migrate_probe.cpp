@@ -159,7 +159,9 @@ int runMove(const Args& args) {
   options.method = args.method;
   options.flags = args.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE;
   if (args.by_free) options.free_bytes = freeBytesOf(*args.to);
-  auto report = zones::movePages(*args.pid, *args.from, *args.to, options);
+  auto live = softzone::FsRoot::live();
+  if (!live) return fail(live.error());
+  auto report = zones::movePages(*live, *args.pid, *args.from, *args.to, options);
   if (!report) return fail(report.error());
   printReport(*report);
   return 0;

@@ -11,30 +11,7 @@ set -o pipefail
 out=$SOFTZONE_OUT
 ANON_MIB=16
 
-# anon_pages_on PID ADDRESS NODES: pages of the mapping at ADDRESS (0x...) on NODES (numa_maps).
-anon_pages_on() {
-  awk -v start="${2#0x}" -v nodes=" $(nodes_of "$3") " '
-    $1 == start { for (i = 3; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
-      split(substr($i, 2), kv, "="); if (index(nodes, " " kv[1] " ")) total += kv[2] } }
-    END { print total + 0 }' "/proc/$1/numa_maps"
-}
-
-make_zones
-make_tree 32
-
-step "bind the tree to the shared zone"
-zonectl bind "$TREE" --zone shared >/dev/null
-residency_of "$TREE" "$out/res-bound.json"
-expect_share "$out/res-bound.json" $SHARED 99 "after bind"
-
-# On a real machine every process maps libc. This guest's init and shell are static busybox, so a
-# second process running the same program outside any partition stands in for them: the pages of
-# libc (and of the tree) the attached process uses are then mapped by another one too, as on a
-# host. A library page mapped by the attached process alone is its own and moves with it.
-step "another process outside any partition uses libc and the tree"
-treegen map "$TREE" --status /tmp/other --anon-mib 1 &
-other=$!
-wait_line /tmp/other "ready*" 180
+bound_tree_with_other_user
 
 step "a process outside any partition maps the tree and fills $ANON_MIB MiB of anonymous memory"
 treegen map "$TREE" --status /tmp/map --anon-mib $ANON_MIB &

@@ -114,3 +114,29 @@ wait_line() {
   done
   fail "'$1' says '$(cat "$1" 2>/dev/null)', never '$2' in $3 s"
 }
+
+# anon_pages_on PID ADDRESS NODES: pages of the mapping at ADDRESS (0x...) on NODES (numa_maps).
+anon_pages_on() {
+  awk -v start="${2#0x}" -v nodes=" $(nodes_of "$3") " '
+    $1 == start { for (i = 3; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
+      split(substr($i, 2), kv, "="); if (index(nodes, " " kv[1] " ")) total += kv[2] } }
+    END { print total + 0 }' "/proc/$1/numa_maps"
+}
+
+# bound_tree_with_other_user: zones, a 32 MiB tree bound to the shared zone, and a process outside
+# any partition mapping it and libc ($other). On a real machine every process maps libc; this
+# guest's init and shell are static busybox, so a second process running the same program stands
+# in for them: the pages of libc (and of the tree) a process of the case uses are then mapped by
+# another one too, as on a host. A library page mapped by that process alone is its own.
+bound_tree_with_other_user() {
+  make_zones
+  make_tree 32
+  step "bind the tree to the shared zone"
+  zonectl bind "$TREE" --zone shared >/dev/null
+  residency_of "$TREE" "$out/res-bound.json"
+  expect_share "$out/res-bound.json" $SHARED 99 "after bind"
+  step "another process outside any partition uses libc and the tree"
+  treegen map "$TREE" --status /tmp/other --anon-mib 1 &
+  other=$!
+  wait_line /tmp/other "ready*" 180
+}
