@@ -51,6 +51,7 @@ class V2Backend final : public CgroupBackend {
       : CgroupBackend(std::move(tree), std::move(mount_point), std::string(kCpusetPrefix)) {}
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV2; }
+  std::string_view procCgroupController() const noexcept override { return ""; }
 
   Result<bool> readMemHardwall(std::string_view) const override { return false; }
 
@@ -106,6 +107,7 @@ class V1Backend final : public CgroupBackend {
       : CgroupBackend(std::move(tree), std::move(mount_point), std::move(prefix)) {}
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV1; }
+  std::string_view procCgroupController() const noexcept override { return "cpuset"; }
 
   Result<bool> readMemHardwall(std::string_view cgroup) const override {
     auto text = tree().readAttribute(cpusetFile(cgroup, kMemHardwallName));

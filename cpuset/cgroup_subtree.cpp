@@ -1,8 +1,6 @@
 // A partition as a cgroup subtree: walking the cgroups below it, keeping their mems inside the
 // partition's, moving their processes out by pidfd, and the names a partition cannot take.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 
 #include "softzone/cgroup_backend.h"
 #include "softzone/kernel_files.h"
+#include "softzone/process_handle.h"
 
 namespace softzone::cpuset {
 namespace {
@@ -48,36 +47,6 @@ std::string join(std::string_view cgroup, std::string_view child) {
   if (cgroup.empty()) return std::string(child);
   return std::string(cgroup) + "/" + std::string(child);
 }
-
-// Whether `path` (a /proc/PID/cgroup path, "/softzone/web/ctr1") is `cgroup` or below it.
-bool withinCgroup(std::string_view path, std::string_view cgroup) {
-  std::string top = "/" + std::string(cgroup);
-  if (path == top) return true;
-  return path.size() > top.size() && path.substr(0, top.size()) == top && path[top.size()] == '/';
-}
-
-// The cgroup of the cpuset hierarchy in /proc/PID/cgroup: v2's "0::/path", v1's
-// "N:cpuset[,other]:/path". nullopt when there is no such line.
-std::optional<std::string> cpusetCgroupOf(const std::vector<std::string>& lines, bool v2) {
-  for (const std::string& line : lines) {
-    size_t first = line.find(':');
-    size_t second = first == std::string::npos ? first : line.find(':', first + 1);
-    if (second == std::string::npos) continue;
-    std::string_view id(line.data(), first);
-    std::string_view controllers(line.data() + first + 1, second - first - 1);
-    std::string path = line.substr(second + 1);
-    if (v2 && id == "0" && controllers.empty()) return path;
-    if (v2) continue;
-    std::string padded = "," + std::string(controllers) + ",";
-    if (padded.find(",cpuset,") != std::string::npos) return path;
-  }
-  return std::nullopt;
-}
-
-int openPidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-// Signal 0 through the pidfd: whether the process it was opened on is still there.
-bool pidfdAlive(int pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0; }
 
 }  // namespace
 
@@ -159,20 +128,10 @@ Status CgroupBackend::writeSubtreeMems(std::string_view cgroup, const NodeSet& o
 
 Status CgroupBackend::moveProcessFrom(const FsRoot& fs, std::string_view from,
                                       std::string_view cgroup, pid_t pid) const {
-  if (!fs.isLive()) return moveProcess(cgroup, pid);
-  Fd pidfd(openPidfd(pid));
-  if (!pidfd.valid()) return errnoError(errno, "process " + std::to_string(pid));
-  auto lines = fs.readLines("/proc/" + std::to_string(pid) + "/cgroup");
-  if (!lines) return errnoError(ESRCH, "process " + std::to_string(pid) + " is gone");
-  auto now = cpusetCgroupOf(*lines, version() == CgroupVersion::kV2);
-  if (!now || !withinCgroup(*now, from)) {
-    return errnoError(ESRCH,
-                      "process " + std::to_string(pid) + " is no longer in " + std::string(from));
-  }
-  // Still alive after the read: /proc/PID was that process's, not a successor's with its pid.
-  if (!pidfdAlive(pidfd.get())) {
-    return errnoError(ESRCH, "process " + std::to_string(pid) + " is gone");
-  }
+  if (!fs.canActOnProcesses()) return moveProcess(cgroup, pid);
+  SZ_TRY(held, zones::holdProcessIn(fs, pid, from, procCgroupController()));
+  // Still there after the read: /proc/PID was that process's, not a successor's with its pid.
+  if (held.exited()) return errnoError(ESRCH, "process " + std::to_string(pid) + " is gone");
   return moveProcess(cgroup, pid);
 }
 

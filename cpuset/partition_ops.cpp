@@ -788,15 +788,8 @@ zones::MoveOptions moveOptionsFor(const Session& session, const NodeSet& to, int
 // when it is gone or has left (not this partition's to move any more).
 Result<zones::ProcessHandle> holdProcess(const Session& session, pid_t pid,
                                          std::string_view cgroup) {
-  SZ_TRY(handle, zones::ProcessHandle::open(pid));
-  if (cgroup.empty()) return handle;
-  bool v1 = session.backend->version() == CgroupVersion::kV1;
-  SZ_TRY(in, zones::readProcessCgroupAt(*session.fs, pid, v1 ? "cpuset" : ""));
-  if (!zones::isInCgroup(in, cgroup)) {
-    return errnoError(ESRCH, "pid " + std::to_string(pid) + " has left " + std::string(cgroup) +
-                                 " (it is in " + in + ")");
-  }
-  return handle;
+  if (cgroup.empty()) return zones::ProcessHandle::open(pid);
+  return zones::holdProcessIn(*session.fs, pid, cgroup, session.backend->procCgroupController());
 }
 
 // Files a per-process error: ESRCH is a process that is gone, anything else goes to `problems`.

@@ -87,4 +87,15 @@ bool isInCgroup(std::string_view process_cgroup, std::string_view cgroup) {
   return process_cgroup.size() == cgroup.size() || process_cgroup[cgroup.size()] == '/';
 }
 
+Result<ProcessHandle> holdProcessIn(const FsRoot& root, pid_t pid, std::string_view cgroup,
+                                    std::string_view v1_controller) {
+  SZ_TRY(handle, ProcessHandle::open(pid));
+  SZ_TRY(in, readProcessCgroupAt(root, pid, v1_controller));
+  if (!isInCgroup(in, cgroup)) {
+    return errnoError(ESRCH, "pid " + std::to_string(pid) + " has left " + std::string(cgroup) +
+                                 " (it is in " + in + ")");
+  }
+  return handle;
+}
+
 }  // namespace softzone::zones

@@ -67,6 +67,9 @@ class CgroupBackend {
 
   virtual CgroupVersion version() const noexcept = 0;
   const std::string& mountPoint() const noexcept { return mount_point_; }
+  // Which line of /proc/PID/cgroup names a process's cpuset (zones::readProcessCgroupAt): v1's
+  // line of the cpuset controller, "" for v2's single line.
+  virtual std::string_view procCgroupController() const noexcept = 0;
 
   // --- reading; `cgroup` is relative to the mount, "" the root cgroup ---
   bool exists(std::string_view cgroup) const;

@@ -46,4 +46,10 @@ Result<std::string> readProcessCgroupAt(const FsRoot& root, pid_t pid,
 // "softzone/web") or below it.
 bool isInCgroup(std::string_view process_cgroup, std::string_view cgroup);
 
+// Holds `pid` by a pidfd and then confirms, through `root`'s /proc, that the process is in
+// `cgroup` or below it (`v1_controller` as for readProcessCgroupAt): a pid read from cgroup.procs
+// earlier may since name another process. ESRCH when it is gone or has left the cgroup.
+Result<ProcessHandle> holdProcessIn(const FsRoot& root, pid_t pid, std::string_view cgroup,
+                                    std::string_view v1_controller);
+
 }  // namespace softzone::zones
