@@ -28,6 +28,7 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   std::vector<pid_t> pids;
   std::string name;
   std::string cgroup;  // the partition's: each pid is confirmed in it after its pidfd is open
+  NodeSet own;         // the partition's nodes: shared pages already on them move as asked
   if (by_name) {
     name = values["name"].as<std::string>();
     SZ_CHECK(checkName(name));
@@ -52,17 +53,18 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(found, cpuset::partitionProcesses(session, *zone));
     pids = found;
     cgroup = zone->cgroup_path;
+    own = zone->nodes;
   }
   SZ_CHECK(ctx.fs.checkCanActOnProcesses("migrate", pids.size()));
   if (!by_name && !ctx.fs.exists("/proc/" + std::to_string(pids[0]))) {
     return badInput("--pid: no process " + std::to_string(pids[0]));
   }
   NodeSet from = session.zones.machine_nodes.minus(to);
-  // What attach leaves, migrate leaves too: page cache on the shared zone's nodes or mapped by
-  // processes outside those moved (libc, trees bound to the shared zone) is everyone's, not
-  // theirs to take along (zones::staysOnAttach).
+  // What attach leaves, migrate leaves too: page cache outside the partition that is on the
+  // shared zone's nodes or mapped by processes outside those moved (libc, trees bound to the
+  // shared zone) is everyone's, not theirs to take along (zones::staysOnAttach).
   const cpuset::ZoneView* shared = session.zones.find(cpuset::kSharedZoneName);
-  SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, from,
+  SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, from.minus(own),
                                         shared != nullptr ? shared->nodes : NodeSet()));
   cpuset::MigrationTotals totals = cpuset::migrateProcesses(
       session, pids, from, to, workers, cpuset::Verify::kStatusQuery, leave, cgroup);
