@@ -156,8 +156,7 @@ class V1Backend final : public CgroupBackend {
     // memory_migrate before mems: tasks already inside follow the nodes when they change.
     SZ_CHECK(setMemoryMigrate(cgroup, true));
     SZ_CHECK(writeMems(cgroup, settings.mems));
-    return put(cpusetFile(cgroup, kMemHardwallName),
-                                 settings.mem_hardwall ? "1" : "0");
+    return put(cpusetFile(cgroup, kMemHardwallName), settings.mem_hardwall ? "1" : "0");
   }
 
   Status setMemoryMigrate(std::string_view cgroup, bool migrate) const override {

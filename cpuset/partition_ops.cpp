@@ -147,7 +147,8 @@ std::optional<uint64_t> bytesArg(const json& args, const char* key) {
 Status mountV1Cpuset(const FsRoot& fs) {
   SZ_CHECK(fs.makeDirs(kV1MountPoint, 0755));
   std::string target = fs.hostPath(kV1MountPoint);
-  if (::mount("cpuset", target.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "cpuset") != 0) {
+  if (::mount("cpuset", target.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "cpuset") !=
+      0) {
     return errnoError(errno, "mounting a cgroup v1 cpuset hierarchy at " + target +
                                  " (the kernel may lack v1 cpusets, or cpuset is bound to v2)");
   }
@@ -202,9 +203,8 @@ Status finishShrink(Session& session, const std::string& name, const NodeSet& re
   // The tasks may have allocated on released nodes until the mems write: one more pass now that
   // the kernel keeps them off, then the count that decides.
   SZ_TRY(after, session.backend->readSubtreeProcs(cgroup));
-  MigrationTotals check = migrateProcesses(session, after, released, target,
-                                           args.value("workers", 0), Verify::kStatusQuery, {},
-                                           cgroup);
+  MigrationTotals check = migrateProcesses(
+      session, after, released, target, args.value("workers", 0), Verify::kStatusQuery, {}, cgroup);
   report.migration.pages_moved += check.pages_moved;
   report.migration.pages_left = check.pages_left;
   report.migration.elapsed_ms += check.elapsed_ms;
@@ -214,8 +214,8 @@ Status finishShrink(Session& session, const std::string& name, const NodeSet& re
   report.verified = true;
   // A shrink hands the released nodes to others: pages left there, or processes that could not
   // be moved or counted, fail it (rolled back) unless forced.
-  SZ_CHECK(checkMigrationComplete(report.migration, "partition " + name, released, force,
-                                  report.notes));
+  SZ_CHECK(
+      checkMigrationComplete(report.migration, "partition " + name, released, force, report.notes));
   auto leftovers = readNodeLeftoversAt(*session.fs, released);
   if (!leftovers) {
     report.notes.push_back("the page cache left on nodes " + released.format() +
@@ -410,7 +410,6 @@ NodeSet jsonNodes(const json& value) {
   return NodeSet::parseKernelList(value.get<std::string>(), "journal").value_or(NodeSet());
 }
 
-
 // --- apply ---
 
 json partitionJson(const DesiredPartition& p) {
@@ -439,8 +438,8 @@ json zoneJson(const StateZone& zone) {
 }
 
 StateZone zoneFromJson(const json& value) {
-  StateZone zone{jsonNodes(value.value("nodes", json())), jsonNodes(value.value("cpus", json())),
-                 {}};
+  StateZone zone{
+      jsonNodes(value.value("nodes", json())), jsonNodes(value.value("cpus", json())), {}};
   for (const json& path : value.value("bind", json::array())) {
     if (path.is_string()) zone.bind.push_back(path.get<std::string>());
   }
@@ -466,11 +465,11 @@ Status writeZonesState(Session& session, const json& desired) {
 Status updatePartition(Session& session, const DesiredPartition& target) {
   std::string cgroup = cgroupOf(session, target.name);
   SZ_TRY(mems, session.backend->readMems(cgroup));
-  SZ_CHECK(session.backend->configureCgroup(cgroup,
-                                            CgroupSettings{mems, target.cpus, target.mem_hardwall}));
+  SZ_CHECK(session.backend->configureCgroup(
+      cgroup, CgroupSettings{mems, target.cpus, target.mem_hardwall}));
   StateFile state = baseState(session);
-  state.putPartition({target.name, mems, target.cpus, target.min_bytes, target.max_bytes,
-                      target.mem_hardwall});
+  state.putPartition(
+      {target.name, mems, target.cpus, target.min_bytes, target.max_bytes, target.mem_hardwall});
   SZ_CHECK(writeStateFileAt(*session.fs, state));
   return reloadSession(session);
 }
@@ -488,9 +487,9 @@ Status runAction(Session& session, const ApplyAction& action, std::vector<std::s
     return {};
   }
   if (action.verb == "create" && !exists) {
-    SZ_CHECK(createPartition(session, CreateRequest{target.name, target.nodes, target.cpus,
-                                                    target.mem_hardwall, target.min_bytes,
-                                                    target.max_bytes}));
+    SZ_CHECK(createPartition(
+        session, CreateRequest{target.name, target.nodes, target.cpus, target.mem_hardwall,
+                               target.min_bytes, target.max_bytes}));
     done.push_back("created " + target.name + " on nodes " + target.nodes.format());
     return {};
   }
@@ -508,7 +507,8 @@ Status runAction(Session& session, const ApplyAction& action, std::vector<std::s
 }
 
 json actionJson(const ApplyAction& action) {
-  return {{"verb", action.verb}, {"target", partitionJson(action.target)},
+  return {{"verb", action.verb},
+          {"target", partitionJson(action.target)},
           {"from", action.from.format()}};
 }
 
@@ -645,9 +645,8 @@ Result<NodeSet> pickNodesForSize(const std::vector<NodeCapacity>& free_nodes, ui
     return picked;
   }
   std::vector<NodeCapacity> by_size = free_nodes;
-  std::stable_sort(by_size.begin(), by_size.end(), [](const auto& a, const auto& b) {
-    return a.total_bytes > b.total_bytes;
-  });
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [](const auto& a, const auto& b) { return a.total_bytes > b.total_bytes; });
   uint64_t sum = 0;
   for (const NodeCapacity& node : by_size) {
     if (sum >= bytes) break;
@@ -921,8 +920,8 @@ Status checkCreate(const Session& session, const CreateRequest& request) {
   SZ_CHECK(checkNodesAvailable(session.zones, request.nodes, NodeSet(), "--nodes"));
   NodeSet missing = request.cpus.minus(session.zones.machine_cpus);
   if (!missing.empty()) {
-    return badInput("--cpus: CPUs " + missing.format() + " do not exist (online: " +
-                    session.zones.machine_cpus.format() + ")");
+    return badInput("--cpus: CPUs " + missing.format() +
+                    " do not exist (online: " + session.zones.machine_cpus.format() + ")");
   }
   if (request.min_bytes && request.max_bytes && *request.min_bytes > *request.max_bytes) {
     return badInput("min is above max");
@@ -1090,8 +1089,8 @@ void putBack(const Session& session, const zones::PagesToLeave& leave, AttachRep
   if (!put) {
     report.pages_put_back_failed += leave.pages();
     if (session.log != nullptr) {
-      *session.log << "zonectl: pid " << leave.pid << ": shared pages not put back: "
-                   << put.error().message() << "\n";
+      *session.log << "zonectl: pid " << leave.pid
+                   << ": shared pages not put back: " << put.error().message() << "\n";
     }
     return;
   }
@@ -1160,7 +1159,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   NodeSet outside = session.zones.machine_nodes.minus(nodes);
   const ZoneView* shared = session.zones.find(kSharedZoneName);
   SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, outside,
-                                         shared != nullptr ? shared->nodes : NodeSet()));
+                                        shared != nullptr ? shared->nodes : NodeSet()));
   bool kernel_migrates = session.backend->version() != CgroupVersion::kV1;
   SZ_CHECK(moveIntoCgroup(session, cgroup, pids, kernel_migrates, report));
   for (const zones::PagesToLeave& entry : leave) {
@@ -1261,21 +1260,23 @@ Status planPartitionsTheSpecLacks(const MachineZones& zones, const DesiredZones&
                                   const NodeSet& reserved, bool prune, ApplyPlan& plan,
                                   std::map<std::string, NodeSet>& holds) {
   NodeSet wanted_by_spec = reserved;
-  for (const DesiredPartition& p : desired.partitions) wanted_by_spec = wanted_by_spec.unionWith(p.nodes);
+  for (const DesiredPartition& p : desired.partitions)
+    wanted_by_spec = wanted_by_spec.unionWith(p.nodes);
   for (const ZoneView* zone : zones.partitions()) {
     bool in_spec = std::any_of(desired.partitions.begin(), desired.partitions.end(),
                                [&](const DesiredPartition& p) { return p.name == zone->name; });
     if (in_spec) continue;
     if (prune) {
-      plan.actions.push_back({"destroy", DesiredPartition{zone->name, {}, {}, {}, {}, false},
-                              zone->nodes});
+      plan.actions.push_back(
+          {"destroy", DesiredPartition{zone->name, {}, {}, {}, {}, false}, zone->nodes});
       holds.erase(zone->name);
       continue;
     }
     NodeSet clash = zone->nodes.intersectionWith(wanted_by_spec);
     if (!clash.empty()) {
       return badInput("partition " + zone->name + " is not in the spec and holds nodes " +
-                      clash.format() + " the spec gives to another zone; add --prune to destroy "
+                      clash.format() +
+                      " the spec gives to another zone; add --prune to destroy "
                       "partitions the spec lacks");
     }
     plan.kept.push_back(zone->name);

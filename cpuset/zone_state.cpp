@@ -178,7 +178,8 @@ Result<StateFile> parseStateFile(std::string_view text) {
     state.shared = std::move(shared_zone);
   }
   auto partitions = root.find("partitions");
-  if (partitions == root.end() || !partitions->is_array()) return badState("no \"partitions\" array");
+  if (partitions == root.end() || !partitions->is_array())
+    return badState("no \"partitions\" array");
   for (const json& entry : *partitions) {
     if (!entry.is_object()) return badState("a partition is not an object");
     StatePartition partition;
@@ -276,16 +277,29 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
   machine.state = state;
   std::vector<std::string>& drift = machine.drift;
 
-  ZoneView system{std::string(kSystemZoneName), "system", NodeSet::of({0}), machine_cpus, "", {},
-                  {}, false, state.has_value()};
+  ZoneView system{std::string(kSystemZoneName),
+                  "system",
+                  NodeSet::of({0}),
+                  machine_cpus,
+                  "",
+                  {},
+                  {},
+                  false,
+                  state.has_value()};
   if (state && !state->system.nodes.empty()) system.nodes = state->system.nodes;
   if (state && !state->system.cpus.empty()) system.cpus = state->system.cpus;
   machine.zones.push_back(system);
   NodeSet reserved = system.nodes;
   if (state && state->shared) {
-    ZoneView shared{std::string(kSharedZoneName), "shared", state->shared->nodes,
+    ZoneView shared{std::string(kSharedZoneName),
+                    "shared",
+                    state->shared->nodes,
                     state->shared->cpus.empty() ? system.cpus : state->shared->cpus,
-                    "", {}, {}, false, true};
+                    "",
+                    {},
+                    {},
+                    false,
+                    true};
     reserved = reserved.unionWith(shared.nodes);
     machine.zones.push_back(shared);
   }
@@ -312,24 +326,26 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
   NodeSet taken = reserved;
   std::vector<ZoneView> partitions;
   for (const auto& [name, snapshot] : found) {
-    ZoneView zone{name, "partition", snapshot->mems, snapshot->cpus, parent + "/" + name,
-                  {}, {}, snapshot->mem_hardwall, false};
+    ZoneView zone{name, "partition", snapshot->mems,         snapshot->cpus, parent + "/" + name,
+                  {},   {},          snapshot->mem_hardwall, false};
     const StatePartition* recorded = state ? state->partition(name) : nullptr;
     if (recorded != nullptr) {
       zone.in_state = true;
       zone.min_bytes = recorded->min_bytes;
       zone.max_bytes = recorded->max_bytes;
       if (recorded->nodes != zone.nodes) {
-        drift.push_back("partition " + name + ": cpuset.mems is " + quoteInput(zone.nodes.format()) +
-                        ", the state file recorded " + quoteInput(recorded->nodes.format()) +
-                        " (the cgroup is what counts)");
+        drift.push_back("partition " + name + ": cpuset.mems is " +
+                        quoteInput(zone.nodes.format()) + ", the state file recorded " +
+                        quoteInput(recorded->nodes.format()) + " (the cgroup is what counts)");
       }
     } else {
-      drift.push_back("partition " + name + ": cgroup " + zone.cgroup_path +
-                      " is not in the state file (softzone did not make it, or its record is lost)");
+      drift.push_back(
+          "partition " + name + ": cgroup " + zone.cgroup_path +
+          " is not in the state file (softzone did not make it, or its record is lost)");
     }
     if (zone.nodes.empty()) {
-      drift.push_back("partition " + name + ": its cpuset.mems is empty (it gets its parent's nodes)");
+      drift.push_back("partition " + name +
+                      ": its cpuset.mems is empty (it gets its parent's nodes)");
     }
     NodeSet absent = zone.nodes.minus(machine_nodes);
     if (!absent.empty()) {
@@ -337,7 +353,8 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
                       " are not online on this machine");
     }
     addOverlapDrift(drift, zone, system.nodes, "the system zone");
-    if (state && state->shared) addOverlapDrift(drift, zone, state->shared->nodes, "the shared zone");
+    if (state && state->shared)
+      addOverlapDrift(drift, zone, state->shared->nodes, "the shared zone");
     for (const ZoneView& other : partitions) {
       NodeSet common = zone.nodes.intersectionWith(other.nodes);
       if (!common.empty()) {
@@ -349,8 +366,15 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
     partitions.push_back(std::move(zone));
   }
   for (ZoneView& zone : partitions) machine.zones.push_back(std::move(zone));
-  machine.zones.push_back(ZoneView{std::string(kFreeZoneName), "free", machine_nodes.minus(taken),
-                                   NodeSet(), "", {}, {}, false, false});
+  machine.zones.push_back(ZoneView{std::string(kFreeZoneName),
+                                   "free",
+                                   machine_nodes.minus(taken),
+                                   NodeSet(),
+                                   "",
+                                   {},
+                                   {},
+                                   false,
+                                   false});
   return machine;
 }
 

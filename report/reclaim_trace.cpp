@@ -97,7 +97,8 @@ Result<ReclaimHistogram> parseReclaimHist(std::string_view text) {
     if (!in_ours) return {};
     if (trimmed.substr(0, 1) == "{") return parseEntry(trimmed, line_no, hist);
     if (trimmed.substr(0, 8) == "Dropped:") {
-      if (auto dropped = parseNumber<uint64_t>(trimBlanks(trimmed.substr(8)))) hist.dropped = *dropped;
+      if (auto dropped = parseNumber<uint64_t>(trimBlanks(trimmed.substr(8))))
+        hist.dropped = *dropped;
     }
     return {};
   }));

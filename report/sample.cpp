@@ -6,11 +6,11 @@
 #include <stdexcept>
 #include <utility>
 
+#include "report_internal.h"
 #include "softzone/kernel_files.h"
 #include "softzone/reclaim_trace.h"
 #include "softzone/report.h"
 #include "softzone/topology.h"
-#include "report_internal.h"
 
 namespace softzone::report {
 namespace {
@@ -42,9 +42,9 @@ void readReclaim(const FsRoot& fs, const SampleOptions& options, MachineSample& 
                                              " is readable by root only: exact per-node reclaim "
                                              "needs root"});
     } else {
-      sample.problems.push_back(
-          {source, "no tracefs with vmscan events (mount -t tracefs nodev " +
-                       std::string(kernel::kTracefs) + "): exact per-node reclaim unavailable"});
+      sample.problems.push_back({source, "no tracefs with vmscan events (mount -t tracefs nodev " +
+                                             std::string(kernel::kTracefs) +
+                                             "): exact per-node reclaim unavailable"});
     }
     return;
   }
@@ -260,7 +260,8 @@ json sampleToJson(const MachineSample& sample) {
   json nodes = json::array();
   for (const NodeStats& node : sample.nodes) {
     json entry = {{"id", node.id}};
-    for (const MetricInfo& info : metricInfos()) entry[std::string(info.key)] = at(node.values, info.metric);
+    for (const MetricInfo& info : metricInfos())
+      entry[std::string(info.key)] = at(node.values, info.metric);
     nodes.push_back(std::move(entry));
   }
   json kills = json::array();

@@ -17,8 +17,8 @@ case "${1:-all}" in
     packages+=(
       # unit tests
       libgtest-dev libgmock-dev googletest
-      # fuzzing: libFuzzer comes with clang's runtime
-      clang libclang-rt-14-dev
+      # fuzzing: libFuzzer comes with clang's runtime; the format gate
+      clang libclang-rt-14-dev clang-format
       # host-side checks of guest results; chromium renders report HTML pages (report-oom check)
       python3 chromium
     ) ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every softzone test from a fresh clone on Debian 12 (as root): installs what is missing,
-# builds the three trees, then runs the unit tests (ASan+UBSan), the fuzz smoke runs, and the
-# guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in parallel.
+# builds the three trees, then runs the format gate, the unit tests (ASan+UBSan), the fuzz smoke
+# runs, and the guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in parallel.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -13,6 +13,8 @@ for tree in release asan fuzz; do
 done
 
 status=0
+echo "== format gate (clang-format on the files changed since it came in)"
+"$root/scripts/check-format.sh" || status=1
 echo "== unit tests (ASan + UBSan)"
 ctest --test-dir "$root/build-asan" -L unit -j"$jobs" --output-on-failure || status=1
 echo "== fuzz smoke runs"

@@ -29,8 +29,8 @@ std::string describeSharedLeft(const cpuset::AttachReport& report) {
 
 Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("attach options");
-  options.add_options()                                                                  //
-      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
+  options.add_options()                                                                           //
+      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")        //
       ("pid", po::value<std::vector<std::string>>()->required()->value_name("PID"), "processes")  //
       ("no-migrate", po::bool_switch(), "leave their pages where they are (cgroup v1 only)");
   po::positional_options_description positional;

@@ -21,13 +21,13 @@ std::vector<cpuset::NodeCapacity> freeCapacities(const cpuset::Session& session)
 
 Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("create options");
-  options.add_options()                                                          //
-      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
-      ("nodes", po::value<std::string>()->value_name("NODES"), "free nodes to use (0-3,7)")  //
+  options.add_options()                                                                        //
+      ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")     //
+      ("nodes", po::value<std::string>()->value_name("NODES"), "free nodes to use (0-3,7)")    //
       ("size", po::value<std::string>()->value_name("SIZE"), "memory; free nodes are picked")  //
-      ("cpus", po::value<std::string>()->value_name("CPUS"), "its own CPUs (default: all)")  //
-      ("mem-hardwall", po::bool_switch(), "v1: kernel allocations stay on its nodes too")  //
-      ("min", po::value<std::string>()->value_name("SIZE"), "overcommit floor (zoned)")  //
+      ("cpus", po::value<std::string>()->value_name("CPUS"), "its own CPUs (default: all)")    //
+      ("mem-hardwall", po::bool_switch(), "v1: kernel allocations stay on its nodes too")      //
+      ("min", po::value<std::string>()->value_name("SIZE"), "overcommit floor (zoned)")        //
       ("max", po::value<std::string>()->value_name("SIZE"), "overcommit ceiling (zoned)");
   po::positional_options_description positional;
   positional.add("name", 1);
@@ -75,9 +75,9 @@ Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
   if (ctx.json) {
     ctx.out << zoneJson(session, *zone).dump(2) << '\n';
   } else {
-    ctx.out << "created partition " << zone->name << ": nodes " << zone->nodes.format()
-            << ", cpus " << (zone->cpus.empty() ? "-" : zone->cpus.format()) << " (cgroup "
-            << zone->cgroup_path << ")\n";
+    ctx.out << "created partition " << zone->name << ": nodes " << zone->nodes.format() << ", cpus "
+            << (zone->cpus.empty() ? "-" : zone->cpus.format()) << " (cgroup " << zone->cgroup_path
+            << ")\n";
   }
   return {};
 }

@@ -9,9 +9,9 @@ namespace po = boost::program_options;
 
 Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("migrate options");
-  options.add_options()                                                          //
+  options.add_options()                                                                  //
       ("name", po::value<std::string>()->value_name("NAME"), "a partition's processes")  //
-      ("pid", po::value<std::string>()->value_name("PID"), "one process")                 //
+      ("pid", po::value<std::string>()->value_name("PID"), "one process")                //
       ("to", po::value<std::string>()->required()->value_name("NODES"), "target nodes");
   addWorkersOption(options);
   po::positional_options_description positional;
@@ -22,7 +22,8 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
     return {};
   }
   bool by_name = values.count("name") > 0;
-  if (by_name == (values.count("pid") > 0)) return badInput("give exactly one of NAME and --pid PID");
+  if (by_name == (values.count("pid") > 0))
+    return badInput("give exactly one of NAME and --pid PID");
   SZ_TRY(workers, workersOption(values));
   SZ_TRY(to, parseList(values["to"].as<std::string>(), "--to"));
   std::vector<pid_t> pids;

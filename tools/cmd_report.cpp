@@ -101,8 +101,8 @@ Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
   if (stop_trace) SZ_CHECK(stopReclaimTrace(ctx, *sample));
   for (const std::string& drift : zones.drift) sample->notes.push_back("drift: " + drift);
 
-  report::Report result = report::buildReport(selected, *sample, baseline ? &*baseline : nullptr,
-                                              names.empty());
+  report::Report result =
+      report::buildReport(selected, *sample, baseline ? &*baseline : nullptr, names.empty());
   report::TableOptions table{values["all"].as<bool>()};
   return writeReportOutput(ctx, output, report::renderReport(result, {result}, format, table));
 }

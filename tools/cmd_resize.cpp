@@ -9,18 +9,18 @@ using json = nlohmann::ordered_json;
 
 Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("resize options");
-  options.add_options()                                                                  //
+  options.add_options()                                                                     //
       ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
-      ("nodes", po::value<std::string>()->value_name("NODES"), "its nodes from now on")      //
-      ("size", po::value<std::string>()->value_name("SIZE"), "its memory from now on")       //
+      ("nodes", po::value<std::string>()->value_name("NODES"), "its nodes from now on")     //
+      ("size", po::value<std::string>()->value_name("SIZE"), "its memory from now on")      //
       ("force", po::bool_switch(),
        "shrink even when the nodes it keeps cannot hold its memory on the others");
   addWorkersOption(options);
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "resize", "NAME --nodes NODES|--size SIZE", options, positional,
-                        args, values)) {
+  if (!parseVerbOptions(ctx, "resize", "NAME --nodes NODES|--size SIZE", options, positional, args,
+                        values)) {
     return {};
   }
   std::string name = values["name"].as<std::string>();
@@ -53,8 +53,9 @@ Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(pids, cpuset::partitionProcesses(session, *zone));
     SZ_CHECK(ctx.fs.checkCanActOnProcesses("resize (shrinking)", pids.size()));
   }
-  SZ_TRY(report, cpuset::resizePartition(session, name, nodes,
-                                         cpuset::ResizeOptions{values["force"].as<bool>(), workers}));
+  SZ_TRY(report,
+         cpuset::resizePartition(session, name, nodes,
+                                 cpuset::ResizeOptions{values["force"].as<bool>(), workers}));
   if (ctx.json) {
     json out = {{"name", name},
                 {"from", report.from.format()},

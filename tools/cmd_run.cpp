@@ -61,7 +61,7 @@ std::string relativeCgroup(const report::ZoneInput& zone, const cpuset::CgroupCh
 
 Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("run options");
-  options.add_options()                                                       //
+  options.add_options()                                                                         //
       ("zone", po::value<std::string>()->value_name("NAME")->required(), "the zone to run in")  //
       ("command", po::value<std::vector<std::string>>()->value_name("CMD"), "the command")      //
       ("interval", po::value<int>()->default_value(500)->value_name("MS"),
@@ -96,7 +96,8 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   SZ_TRY(selected, report::selectZones(zones.zones, {name}));
   const report::ZoneInput& zone = selected.front();
   if (zone.cgroup_path.empty() || !zones.cgroup) {
-    return badInput("zone " + quoteInput(name) + " has no cgroup to run in (a " + zone.kind + " zone)");
+    return badInput("zone " + quoteInput(name) + " has no cgroup to run in (a " + zone.kind +
+                    " zone)");
   }
   SZ_TRY(backend, cpuset::CgroupBackend::open(ctx.fs, *zones.cgroup));
 

@@ -15,9 +15,9 @@ namespace softzone::cpuset {
 inline constexpr std::string_view kJournalFile = "/run/softzone/journal.json";
 
 struct JournalEntry {
-  std::string op;        // "create", "resize", "destroy", "apply"
-  nlohmann::json args;   // what the operation was asked (names, node lists as strings)
-  std::string step;      // the last step done ("" when none yet)
+  std::string op;       // "create", "resize", "destroy", "apply"
+  nlohmann::json args;  // what the operation was asked (names, node lists as strings)
+  std::string step;     // the last step done ("" when none yet)
   // The cgroup parent the operation ran under (relative to the mount): recovery works there,
   // not wherever the state file or $SOFTZONE_CGROUP_PARENT point now. "" in journals written
   // before it was recorded.

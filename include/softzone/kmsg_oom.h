@@ -17,7 +17,7 @@ namespace softzone::report {
 // are not records.
 struct KmsgRecord {
   uint64_t seq = 0;
-  uint64_t usec = 0;  // since boot
+  uint64_t usec = 0;         // since boot
   bool from_kernel = false;  // facility 0; programs writing to /dev/kmsg get another one
   std::string message;
 };

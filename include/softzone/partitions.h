@@ -166,7 +166,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
 // every signal held meanwhile so none can end zonectl while it is off. The caller holds the op
 // lock (OpLock), so no other zonectl run sees it off. v2 cannot be told (unsupported).
 Status moveWithoutMigrating(const CgroupBackend& backend, const std::string& cgroup,
-                           const std::vector<pid_t>& pids, std::vector<pid_t>& moved);
+                            const std::vector<pid_t>& pids, std::vector<pid_t>& moved);
 
 // Moves every page of `pids` that is on `from` to `to`, then verifies with the status query that
 // none is left on `from`. `leave` (one entry per process, from zones::findPagesToLeave) names

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const softzone::report::OomKill& kill : read.kills) {
     check(kill.pid > 0, "a kill has a positive pid");
     check(kill.seq < read.next_seq, "a kill's seq is below next_seq");
-    if (kill.mems_allowed) check(!kill.mems_allowed->format().empty() || kill.mems_allowed->empty(), "mems format");
+    if (kill.mems_allowed)
+      check(!kill.mems_allowed->format().empty() || kill.mems_allowed->empty(), "mems format");
   }
   // The message alone, as the first record's message would be.
   if (auto kill = softzone::report::parseOomKillMessage(text)) {

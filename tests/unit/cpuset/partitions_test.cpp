@@ -102,8 +102,8 @@ TEST(PlanApply, NothingToDoWhenLiveMatches) {
 TEST(PlanApply, ShrinksBeforeGrowingSwapsThroughAShrink) {
   // web 2-3 -> 4-5 and db 4-5 -> 2-3: each needs the other's nodes; neither can move first,
   // and neither keeps a node, so there is no order.
-  MachineZones zones = liveZones({{"db", nodes("4-5"), nodes("0-3"), false},
-                                  {"web", nodes("2-3"), nodes("0-3"), false}});
+  MachineZones zones = liveZones(
+      {{"db", nodes("4-5"), nodes("0-3"), false}, {"web", nodes("2-3"), nodes("0-3"), false}});
   auto swap = planApply(zones,
                         desired({{"web", nodes("4-5"), NodeSet(), {}, {}, false},
                                  {"db", nodes("2-3"), NodeSet(), {}, {}, false}}),
@@ -144,8 +144,8 @@ TEST(PlanApply, PartitionsTheSpecLacksArePrunedOrKept) {
 
 TEST(PlanApply, CpusAndLimitsAreAnUpdate) {
   MachineZones zones = liveZones({{"web", nodes("2-3"), nodes("0-3"), false}});
-  auto plan = planApply(zones, desired({{"web", nodes("2-3"), nodes("1"), 1 * kGiB, {}, false}}),
-                        false);
+  auto plan =
+      planApply(zones, desired({{"web", nodes("2-3"), nodes("1"), 1 * kGiB, {}, false}}), false);
   ASSERT_TRUE(plan);
   EXPECT_THAT(verbs(*plan), ElementsAre("update web 2-3"));
 }

@@ -1,8 +1,7 @@
 // The report's parsers: node counters, /proc/PID/stat, kmsg OOM records, the reclaim hist, PSI.
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "softzone/kmsg_oom.h"
 #include "softzone/node_stats.h"
@@ -18,13 +17,14 @@ using ::testing::Pair;
 
 TEST(NodeMeminfo, ReadsKnownKeysInBytes) {
   MetricValues values{};
-  ASSERT_TRUE(parseNodeMeminfo("Node 2 MemTotal:         128768 kB\n"
-                               "Node 2 MemFree:          123564 kB\n"
-                               "Node 2 FilePages:            12 kB\n"
-                               "Node 2 AnonPages:             3 kB\n"
-                               "Node 2 HugePages_Total:     0\n"
-                               "Node 2 Unknown(new):         5 kB\n",
-                               2, values));
+  ASSERT_TRUE(
+      parseNodeMeminfo("Node 2 MemTotal:         128768 kB\n"
+                       "Node 2 MemFree:          123564 kB\n"
+                       "Node 2 FilePages:            12 kB\n"
+                       "Node 2 AnonPages:             3 kB\n"
+                       "Node 2 HugePages_Total:     0\n"
+                       "Node 2 Unknown(new):         5 kB\n",
+                       2, values));
   EXPECT_EQ(at(values, Metric::kMemTotal), 128768u * 1024);
   EXPECT_EQ(at(values, Metric::kMemFree), 123564u * 1024);
   EXPECT_EQ(at(values, Metric::kFile), 12u * 1024);
@@ -44,9 +44,10 @@ TEST(NodeMeminfo, RefusesAnotherNodesLineAndBadNumbers) {
 
 TEST(NodeVmstat, RefaultsOfNewAndOldKernels) {
   MetricValues values{};
-  ASSERT_TRUE(parseNodeVmstat("nr_free_pages 30891\nworkingset_refault_anon 4\n"
-                              "workingset_refault_file 7\nnr_vmscan_write 2\n",
-                              values));
+  ASSERT_TRUE(
+      parseNodeVmstat("nr_free_pages 30891\nworkingset_refault_anon 4\n"
+                      "workingset_refault_file 7\nnr_vmscan_write 2\n",
+                      values));
   EXPECT_EQ(at(values, Metric::kRefaultAnon), 4u);
   EXPECT_EQ(at(values, Metric::kRefaultFile), 7u);
   EXPECT_EQ(at(values, Metric::kVmscanWrite), 2u);
@@ -59,9 +60,10 @@ TEST(NodeVmstat, RefaultsOfNewAndOldKernels) {
 
 TEST(NodeNumastat, AllSixCounters) {
   MetricValues values{};
-  ASSERT_TRUE(parseNodeNumastat("numa_hit 678\nnuma_miss 1\nnuma_foreign 2\ninterleave_hit 60\n"
-                                "local_node 3\nother_node 678\n",
-                                values));
+  ASSERT_TRUE(
+      parseNodeNumastat("numa_hit 678\nnuma_miss 1\nnuma_foreign 2\ninterleave_hit 60\n"
+                        "local_node 3\nother_node 678\n",
+                        values));
   EXPECT_EQ(at(values, Metric::kNumaHit), 678u);
   EXPECT_EQ(at(values, Metric::kInterleaveHit), 60u);
   EXPECT_EQ(at(values, Metric::kOtherNode), 678u);
@@ -108,7 +110,8 @@ TEST(ReadNodeStats, MissingOptionalFileIsAProblemNotAnError) {
 }
 
 TEST(VmstatPrefixed, PicksPgmigrate) {
-  auto pairs = parseVmstatPrefixed("pgfault 1\npgmigrate_success 12\npgmigrate_fail 3\n", "pgmigrate_");
+  auto pairs =
+      parseVmstatPrefixed("pgfault 1\npgmigrate_success 12\npgmigrate_fail 3\n", "pgmigrate_");
   ASSERT_TRUE(pairs);
   EXPECT_THAT(*pairs, ElementsAre(Pair("pgmigrate_success", 12u), Pair("pgmigrate_fail", 3u)));
 }
@@ -140,10 +143,13 @@ TEST(KswapdName, OnlyKswapdN) {
 
 // Records as /dev/kmsg gives them for an OOM inside a cpuset (the format of 6.1 and 6.12).
 constexpr std::string_view kKmsgCpusetOom =
-    "4,812,93412345,-;memhog invoked oom-killer: gfp_mask=0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO), order=0, oom_score_adj=0\n"
+    "4,812,93412345,-;memhog invoked oom-killer: "
+    "gfp_mask=0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO), order=0, oom_score_adj=0\n"
     " SUBSYSTEM=cpu\n"
-    "6,813,93412400,-;oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,mems_allowed=2-3,global_oom,task_memcg=/,task=memhog,pid=125,uid=0\n"
-    "3,814,93412410,-;Out of memory: Killed process 125 (memhog) total-vm:300000kB, anon-rss:180000kB, file-rss:1024kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0\n"
+    "6,813,93412400,-;oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,mems_allowed="
+    "2-3,global_oom,task_memcg=/,task=memhog,pid=125,uid=0\n"
+    "3,814,93412410,-;Out of memory: Killed process 125 (memhog) total-vm:300000kB, "
+    "anon-rss:180000kB, file-rss:1024kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0\n"
     "6,815,93412500,-;something else\n";
 
 // A run samples every interval: the first scan of /proc is remembered, later samples read only
@@ -364,7 +370,8 @@ constexpr std::string_view kHist =
     "\n"
     "# event histogram\n"
     "#\n"
-    "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 [active]\n"
+    "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 "
+    "[active]\n"
     "#\n"
     "\n"
     "{ nid:          3 } hitcount:          2  nr_scanned:         64  nr_reclaimed:         60\n"
@@ -394,13 +401,15 @@ TEST(ReclaimHist, NoTriggerAndMalformedEntries) {
   std::string bad(kHist);
   bad.replace(bad.find("nr_scanned:       1234"), 22, "nr_scanned:       12x4");
   EXPECT_FALSE(parseReclaimHist(bad));
-  EXPECT_FALSE(parseReclaimHist("# trigger info: hist:keys=nid:vals=nr_scanned,nr_reclaimed\n{ nid: 2 hitcount: 1\n"));
+  EXPECT_FALSE(parseReclaimHist(
+      "# trigger info: hist:keys=nid:vals=nr_scanned,nr_reclaimed\n{ nid: 2 hitcount: 1\n"));
 }
 
 TEST(ReclaimHist, TriggerInstalledOnLiveOnlyAndFoundInTree) {
   testing::FakeTree tree;
   tree.put("/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/trigger", "");
-  tree.put("/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/hist", std::string(kHist));
+  tree.put("/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/hist",
+           std::string(kHist));
   FsRoot fs = tree.open();
   auto tracefs = findTracefsAt(fs);
   ASSERT_TRUE(tracefs);
@@ -411,8 +420,9 @@ TEST(ReclaimHist, TriggerInstalledOnLiveOnlyAndFoundInTree) {
 }
 
 TEST(Psi, SomeAndFull) {
-  auto psi = parsePsi("some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\n"
-                      "full avg10=0.75 avg60=0.00 avg300=0.00 total=4567\n");
+  auto psi = parsePsi(
+      "some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\n"
+      "full avg10=0.75 avg60=0.00 avg300=0.00 total=4567\n");
   ASSERT_TRUE(psi);
   EXPECT_DOUBLE_EQ(psi->some_avg10, 1.5);
   EXPECT_DOUBLE_EQ(psi->full_avg10, 0.75);

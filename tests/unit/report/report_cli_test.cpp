@@ -31,7 +31,8 @@ std::string fixtureRoot(const std::string& name) {
 // Every captured fixture: zones add up to the machine, within 1% of /proc/meminfo's MemTotal,
 // and what a captured tree lacks (tracefs, the kernel log) is said, not invented.
 TEST(ReportCli, FixturesAddUp) {
-  for (std::string fixture : {"debian-6.1-fake8-v1", "debian-6.12-fake16-v2", "debian-6.1-2socket-fake4U-v2"}) {
+  for (std::string fixture :
+       {"debian-6.1-fake8-v1", "debian-6.12-fake16-v2", "debian-6.1-2socket-fake4U-v2"}) {
     Outcome run = zonectl({"--root", fixtureRoot(fixture), "--json", "report"});
     ASSERT_EQ(run.exit_status, 0) << fixture << ": " << run.err;
     json report = json::parse(run.out);
@@ -87,20 +88,25 @@ void putZones(const FakeTree& tree) {
     tree.put(dir + "cpuset.cpus", std::string(cpus) + "\n");
     tree.put(dir + "cpuset.cpus.effective", std::string(cpus) + "\n");
     tree.put(dir + "cgroup.procs", "");
-    tree.put(dir + "memory.pressure", "some avg10=2.00 avg60=0.00 avg300=0.00 total=900\n"
-                                      "full avg10=1.00 avg60=0.00 avg300=0.00 total=400\n");
+    tree.put(dir + "memory.pressure",
+             "some avg10=2.00 avg60=0.00 avg300=0.00 total=900\n"
+             "full avg10=1.00 avg60=0.00 avg300=0.00 total=400\n");
   }
-  tree.put("/dev/kmsg",
-           "6,813,93412400,-;oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,"
-           "mems_allowed=2-3,global_oom,task_memcg=/,task=memhog,pid=125,uid=0\n"
-           "3,814,93412410,-;Out of memory: Killed process 125 (memhog) total-vm:300000kB, "
-           "anon-rss:180000kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0\n");
+  tree.put(
+      "/dev/kmsg",
+      "6,813,93412400,-;oom-kill:constraint=CONSTRAINT_CPUSET,nodemask=(null),cpuset=A,"
+      "mems_allowed=2-3,global_oom,task_memcg=/,task=memhog,pid=125,uid=0\n"
+      "3,814,93412410,-;Out of memory: Killed process 125 (memhog) total-vm:300000kB, "
+      "anon-rss:180000kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:400kB oom_score_adj:0\n");
   std::string event = "/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/";
   tree.put(event + "trigger", "");
-  tree.put(event + "hist",
-           "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 [active]\n"
-           "{ nid:          2 } hitcount:         15  nr_scanned:       1234  nr_reclaimed:       1200\n"
-           "{ nid:          3 } hitcount:          1  nr_scanned:         32  nr_reclaimed:         30\n");
+  tree.put(
+      event + "hist",
+      "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 "
+      "[active]\n"
+      "{ nid:          2 } hitcount:         15  nr_scanned:       1234  nr_reclaimed:       1200\n"
+      "{ nid:          3 } hitcount:          1  nr_scanned:         32  nr_reclaimed:         "
+      "30\n");
 }
 
 TEST(ReportCli, ZonesOomAndReclaimFromATree) {
@@ -142,10 +148,13 @@ TEST(ReportCli, SnapshotThenSince) {
   Outcome snap = zonectl({"--root", tree.path(), "snapshot", "-o", snapshot});
   ASSERT_EQ(snap.exit_status, 0) << snap.err;
   // More reclaim on node 2 and no new kill after the snapshot.
-  tree.put("/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/hist",
-           "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 [active]\n"
-           "{ nid:          2 } hitcount:         20  nr_scanned:       1334  nr_reclaimed:       1290\n"
-           "{ nid:          3 } hitcount:          1  nr_scanned:         32  nr_reclaimed:         30\n");
+  tree.put(
+      "/sys/kernel/tracing/events/vmscan/mm_vmscan_lru_shrink_inactive/hist",
+      "# trigger info: hist:keys=nid:vals=hitcount,nr_scanned,nr_reclaimed:sort=hitcount:size=2048 "
+      "[active]\n"
+      "{ nid:          2 } hitcount:         20  nr_scanned:       1334  nr_reclaimed:       1290\n"
+      "{ nid:          3 } hitcount:          1  nr_scanned:         32  nr_reclaimed:         "
+      "30\n");
   Outcome run = zonectl({"--root", tree.path(), "--json", "report", "--since", snapshot});
   ASSERT_EQ(run.exit_status, 0) << run.err;
   json report = json::parse(run.out);
@@ -225,7 +234,8 @@ TEST(ReportCli, TopOnce) {
   EXPECT_THAT(run.out, ::testing::ContainsRegex("\nA +partition +2-3 "));
   Outcome two = zonectl({"--root", tree.path(), "top", "-n", "2", "--interval", "0.1"});
   ASSERT_EQ(two.exit_status, 0) << two.err;
-  EXPECT_EQ(std::count(two.out.begin(), two.out.end(), 'q'), 2 * std::count(run.out.begin(), run.out.end(), 'q'));
+  EXPECT_EQ(std::count(two.out.begin(), two.out.end(), 'q'),
+            2 * std::count(run.out.begin(), run.out.end(), 'q'));
 }
 
 // Reads from the pty until `text` appears; gives up (and fails) after a minute without output.
@@ -258,7 +268,8 @@ TEST(ReportCli, TopQuitsOnQFromATerminal) {
   std::string seen;
   bool framed = readUntil(master, "(q quits)", seen);
   // A second frame proves it keeps refreshing until asked to stop.
-  bool refreshed = framed && readUntil(master, "(q quits)", seen = seen.substr(seen.find("(q quits)") + 1));
+  bool refreshed =
+      framed && readUntil(master, "(q quits)", seen = seen.substr(seen.find("(q quits)") + 1));
   ASSERT_EQ(::write(master, "q", 1), 1);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -279,14 +290,13 @@ TEST(ReportCli, BadUsageExitsTwo) {
        {std::vector<std::string>{"report", "--format", "xml"},
         std::vector<std::string>{"report", "--since", tree.hostPath("/none.json")},
         std::vector<std::string>{"report", "--since", snapshot},
-        std::vector<std::string>{"report", "nosuchzone"},
-        std::vector<std::string>{"snapshot"},
+        std::vector<std::string>{"report", "nosuchzone"}, std::vector<std::string>{"snapshot"},
         std::vector<std::string>{"top", "--interval", "0"},
-        std::vector<std::string>{"run", "A", "--", "true"},
-        std::vector<std::string>{"run", "A"}}) {
+        std::vector<std::string>{"run", "A", "--", "true"}, std::vector<std::string>{"run", "A"}}) {
     args.insert(args.begin(), {"--root", tree.path()});
     Outcome run = zonectl(args);
-    EXPECT_EQ(run.exit_status, 2) << args[2] << " " << (args.size() > 3 ? args[3] : "") << ": " << run.err;
+    EXPECT_EQ(run.exit_status, 2) << args[2] << " " << (args.size() > 3 ? args[3] : "") << ": "
+                                  << run.err;
     EXPECT_FALSE(run.err.empty());
     EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   }

@@ -54,8 +54,7 @@ class ChildProcessTest : public ::testing::Test {
 
 TEST_F(ChildProcessTest, V1MovesTheWaitingChildWithMemoryMigrateOffThenOnAgain) {
   std::string marker = tree_.path() + "/ran";
-  auto child = startChildIn(*backend(), "softzone/A",
-                            {"sh", "-c", "touch " + marker + "; exit 7"});
+  auto child = startChildIn(*backend(), "softzone/A", {"sh", "-c", "touch " + marker + "; exit 7"});
   ASSERT_TRUE(child) << child.error().describe();
   // In the cgroup, and not run yet: it waits for the release.
   EXPECT_EQ(file("cgroup.procs"), std::to_string(child->pid) + "\n");

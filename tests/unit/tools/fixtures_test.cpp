@@ -125,7 +125,8 @@ TEST_P(CapturedTree, TextOutputNamesEveryNode) {
 
 std::string testNameOf(const ::testing::TestParamInfo<std::string>& fixture) {
   std::string name = fixture.param;
-  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
   return name;
 }
 

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "support/fake_tree.h"
 #include "support/run_zonectl.h"
