@@ -17,6 +17,7 @@
 #include "softzone/cgroup_backend.h"
 #include "softzone/op_lock.h"
 #include "softzone/report.h"
+#include "softzone/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -89,6 +90,9 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
     format = parsed;
   }
   if (!ctx.fs.isLive()) return badInput("zonectl run starts a process: it cannot run with --root");
+  // A bad -o is refused before the command runs, not after it has done its work.
+  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
+  if (!output.empty() && output != "-") SZ_CHECK(checkOutputFile(output));
 
   std::string name = values["zone"].as<std::string>();
   report::ReportZones zones = report::readReportZonesAt(ctx.fs, ctx.cgroup_mode);
@@ -188,7 +192,6 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   result.exit_status = exit_status;
   series.push_back(result);
 
-  std::string output = values.count("output") > 0 ? values["output"].as<std::string>() : "";
   SZ_CHECK(writeReportOutput(ctx, output, report::renderReport(result, series, format)));
   // zonectl run exits as CMD did, like time(1), so scripts can use it in place of CMD.
   ctx.out.flush();
