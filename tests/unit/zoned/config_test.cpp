@@ -116,6 +116,9 @@ struct GoodValue {
   const char* value;
 };
 
+// ctest shows the case, not a dump of its bytes.
+void PrintTo(const GoodValue& test, std::ostream* out) { *out << test.key << " = " << test.value; }
+
 class ZonedGoodValueTest : public ::testing::TestWithParam<GoodValue> {};
 
 TEST_P(ZonedGoodValueTest, IsAccepted) {
@@ -143,6 +146,8 @@ struct BadValue {
   const char* value;
   const char* expected;  // a part of the message saying what was expected
 };
+
+void PrintTo(const BadValue& test, std::ostream* out) { *out << test.name; }
 
 class ZonedBadValueTest : public ::testing::TestWithParam<BadValue> {};
 

@@ -63,6 +63,9 @@ struct Garbage {
   const char* expected;
 };
 
+// ctest shows the case's name, not a dump of its bytes.
+void PrintTo(const Garbage& test, std::ostream* out) { *out << test.name; }
+
 class ZonedStateGarbageTest : public ::testing::TestWithParam<Garbage> {};
 
 TEST_P(ZonedStateGarbageTest, IsRefusedSayingWhat) {
