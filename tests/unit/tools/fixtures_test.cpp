@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/fixture_param.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::tools {
@@ -123,14 +124,8 @@ TEST_P(CapturedTree, TextOutputNamesEveryNode) {
       << run.out;
 }
 
-std::string testNameOf(const ::testing::TestParamInfo<std::string>& fixture) {
-  std::string name = fixture.param;
-  std::replace_if(
-      name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Fixtures, CapturedTree, ::testing::ValuesIn(fixtureNames()), testNameOf);
+INSTANTIATE_TEST_SUITE_P(Fixtures, CapturedTree, ::testing::ValuesIn(fixtureNames()),
+                         softzone::testing::fixtureTestName);
 
 TEST(CapturedTrees, TheIssueSetIsPresent) {
   auto names = fixtureNames();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_tree.h"
+#include "support/fixture_param.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::tools {
@@ -56,8 +57,8 @@ class PartitionCliTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string mems(const std::string& name) {
-    std::string mount = GetParam().find("-v1") != std::string::npos ? "/sys/fs/cgroup/cpuset"
-                                                                      : "/sys/fs/cgroup";
+    std::string mount =
+        GetParam().find("-v1") != std::string::npos ? "/sys/fs/cgroup/cpuset" : "/sys/fs/cgroup";
     return slurp(tree_.hostPath(mount + "/softzone/" + name + "/cpuset.mems"));
   }
 
@@ -238,12 +239,7 @@ TEST_P(PartitionCliTest, ApplyIsIdempotentAndRefusesAnotherBoot) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PartitionCliTest,
                          ::testing::Values("debian-6.1-fake8-v1", "debian-6.12-fake16-v2"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           std::replace_if(name.begin(), name.end(),
-                                           [](char c) { return !std::isalnum(c); }, '_');
-                           return name;
-                         });
+                         softzone::testing::fixtureTestName);
 
 }  // namespace
 }  // namespace softzone::tools

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_tree.h"
+#include "support/fixture_param.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::tools {
@@ -178,13 +179,7 @@ TEST_P(PartitionRecoveryTest, APartitionIsItsSubtree) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PartitionRecoveryTest,
                          ::testing::Values("debian-6.1-fake8-v1", "debian-6.12-fake16-v2"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           std::replace_if(
-                               name.begin(), name.end(), [](char c) { return !std::isalnum(c); },
-                               '_');
-                           return name;
-                         });
+                         softzone::testing::fixtureTestName);
 
 }  // namespace
 }  // namespace softzone::tools
