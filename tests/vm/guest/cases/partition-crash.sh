@@ -80,7 +80,8 @@ for at in apply.journal apply.zones create.journal create.cgroup create.state ap
   done
   killed_at "$at" zonectl apply "$spec"
   zonectl apply "$spec"
-  zonectl apply "$spec" --dry-run | tee /tmp/dry.txt
+  zonectl apply "$spec" --dry-run >/tmp/dry.txt
+  cat /tmp/dry.txt
   grep -q ": 0 partition change(s)" /tmp/dry.txt || fail "apply did not converge after $at"
   [ -d "$CG/softzone/web" ] && [ -d "$CG/softzone/db" ] || fail "web or db is missing after $at"
   expect_sound

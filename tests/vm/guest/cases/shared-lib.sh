@@ -22,7 +22,8 @@ make_zones() {
   zonectl apply $spec || fail "apply of the zones' spec failed"
   [ "$(cat $cg/softzone/A/cpuset.mems)" = "$A_NODES" ] || fail "A's mems: $(cat $cg/softzone/A/cpuset.mems)"
   [ "$(cat $cg/softzone/B/cpuset.mems)" = "$B_NODES" ] || fail "B's mems: $(cat $cg/softzone/B/cpuset.mems)"
-  zonectl list | tee /tmp/zones.txt
+  zonectl list >/tmp/zones.txt
+  cat /tmp/zones.txt
   grep -q "^shared  *shared  *$SHARED " /tmp/zones.txt || fail "the shared zone is not on nodes $SHARED"
 }
 
