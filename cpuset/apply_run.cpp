@@ -110,9 +110,9 @@ ApplyAction actionFromJson(const json& value) {
                      jsonNodes(value.value("from", json()))};
 }
 
-// Runs the actions of the apply journal in outerJournal() from its "done" index, then clears it.
+// Runs the actions of the session's apply journal from its "done" index.
 Status continueApply(Session& session, std::vector<std::string>& done) {
-  std::optional<JournalEntry>& outer = outerJournal();
+  std::optional<JournalEntry>& outer = session.apply_journal;
   json& args = outer->args;
   if (!args.value("zones_done", false)) {
     SZ_CHECK(writeZonesState(session, args.value("desired", json::object())));
@@ -133,33 +133,49 @@ Status continueApply(Session& session, std::vector<std::string>& done) {
   return {};
 }
 
-}  // namespace
+// Whether the session's apply journal still names an action that neither completed nor rolled
+// back (its own journal step then stays in the apply entry).
+bool applyActionUnresolved(const Session& session) {
+  return session.apply_journal && session.apply_journal->args.contains("current");
+}
 
-// Whether the apply journal in outerJournal() still names an action that neither completed nor
-// rolled back (its own journal step then stays in the apply entry).
-bool applyActionUnresolved() { return outerJournal() && outerJournal()->args.contains("current"); }
+// Puts an apply's journal entry in the session while its actions run, and takes it out again on
+// every way out: the session's next operation writes a journal of its own.
+class ApplyJournalScope {
+ public:
+  ApplyJournalScope(Session& session, JournalEntry entry) : session_(session) {
+    session_.apply_journal = std::move(entry);
+  }
+  ~ApplyJournalScope() { session_.apply_journal.reset(); }
+  ApplyJournalScope(const ApplyJournalScope&) = delete;
+  ApplyJournalScope& operator=(const ApplyJournalScope&) = delete;
+
+ private:
+  Session& session_;
+};
+
+}  // namespace
 
 // Finishes an interrupted apply: its current action, then the actions not yet done, then its
 // zones. A current action that neither completes nor rolls back leaves the journal in place.
 Result<std::vector<std::string>> recoverApply(Session& session, const JournalEntry& entry) {
   std::vector<std::string> done;
-  outerJournal() = entry;
-  if (auto current = entry.args.find("current"); current != entry.args.end()) {
-    JournalEntry action{current->value("op", ""), current->value("args", json::object()),
-                        current->value("step", ""), entry.parent};
-    auto outcome = runEntry(session, action, outerJournal());
-    if (!outcome) {
-      outerJournal().reset();
-      return std::move(outcome).error();
+  Status rest;
+  bool unresolved = false;
+  {
+    ApplyJournalScope scope(session, entry);
+    if (auto current = entry.args.find("current"); current != entry.args.end()) {
+      JournalEntry action{current->value("op", ""), current->value("args", json::object()),
+                          current->value("step", ""), entry.parent};
+      SZ_TRY(outcome, runEntry(session, action));
+      done.push_back(outcome.line);
+      session.apply_journal->args.erase("current");
     }
-    done.push_back(outcome->line);
-    outerJournal()->args.erase("current");
+    SZ_CHECK(reloadSession(session));
+    if (!entry.parent.empty()) session.zones.parent = entry.parent;
+    rest = continueApply(session, done);
+    unresolved = !rest && applyActionUnresolved(session);
   }
-  SZ_CHECK(reloadSession(session));
-  if (!entry.parent.empty()) session.zones.parent = entry.parent;
-  Status rest = continueApply(session, done);
-  bool unresolved = !rest && applyActionUnresolved();
-  outerJournal().reset();
   if (unresolved) return std::move(rest).error();
   SZ_CHECK(clearJournalAt(*session.fs));
   SZ_CHECK(reloadSession(session));
@@ -176,17 +192,22 @@ Status runApply(Session& session, const DesiredZones& desired, const ApplyPlan& 
                        {"spec", desired.spec}};
   json actions = json::array();
   for (const ApplyAction& action : plan.actions) actions.push_back(actionJson(action));
-  outerJournal() = JournalEntry{
-      "apply",
-      {{"desired", desired_json}, {"actions", actions}, {"done", 0}, {"zones_done", false}},
-      "",
-      session.zones.parent};
-  SZ_CHECK(writeJournalAt(*session.fs, *outerJournal()));
-  stopPointForTests("apply.journal");
-  Status ran = continueApply(session, done);
-  bool unresolved = !ran && applyActionUnresolved();
-  outerJournal().reset();
-  if (unresolved) return journalKept(ran.error(), "apply");
+  Status ran;
+  bool unresolved = false;
+  {
+    ApplyJournalScope scope(
+        session,
+        JournalEntry{
+            "apply",
+            {{"desired", desired_json}, {"actions", actions}, {"done", 0}, {"zones_done", false}},
+            "",
+            session.zones.parent});
+    SZ_CHECK(writeJournalAt(*session.fs, *session.apply_journal));
+    stopPointForTests("apply.journal");
+    ran = continueApply(session, done);
+    unresolved = !ran && applyActionUnresolved(session);
+  }
+  if (unresolved) return journalKept(session, ran.error(), "apply");
   SZ_CHECK(clearJournalAt(*session.fs));
   SZ_CHECK(reloadSession(session));
   return ran;

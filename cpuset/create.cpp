@@ -47,7 +47,7 @@ Status checkNodesAvailable(const MachineZones& zones, const NodeSet& wanted, con
   return {};
 }
 
-Status runCreate(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer) {
+Status runCreate(Session& session, JournalEntry& entry) {
   const json& args = entry.args;
   std::string name = stringArg(args, "name");
   SZ_TRY(nodes, nodesArg(args, "nodes"));
@@ -60,12 +60,12 @@ Status runCreate(Session& session, JournalEntry& entry, const std::optional<Jour
   } else {
     SZ_CHECK(session.backend->createCgroup(cgroup, settings));
   }
-  SZ_CHECK(journalStep(session, entry, "cgroup", outer));
+  SZ_CHECK(journalStep(session, entry, "cgroup"));
   StateFile state = baseState(session);
   state.putPartition({name, nodes, cpus, bytesArg(args, "min_bytes"), bytesArg(args, "max_bytes"),
                       settings.mem_hardwall});
   SZ_CHECK(writeStateFileAt(*session.fs, state));
-  SZ_CHECK(journalStep(session, entry, "state", outer));
+  SZ_CHECK(journalStep(session, entry, "state"));
   return {};
 }
 
@@ -111,10 +111,9 @@ Status createPartition(Session& session, const CreateRequest& request) {
   if (request.min_bytes) args["min_bytes"] = *request.min_bytes;
   if (request.max_bytes) args["max_bytes"] = *request.max_bytes;
   JournalEntry entry{"create", args, "", ""};
-  const std::optional<JournalEntry>& outer = outerJournal();
-  SZ_CHECK(journalStep(session, entry, "journal", outer));
-  auto outcome = runEntry(session, entry, outer);
-  if (!outcome) return journalKept(outcome.error(), "create " + request.name);
+  SZ_CHECK(journalStep(session, entry, "journal"));
+  auto outcome = runEntry(session, entry);
+  if (!outcome) return journalKept(session, outcome.error(), "create " + request.name);
   SZ_CHECK(finishJournal(session));
   SZ_CHECK(reloadSession(session));
   return std::move(outcome->ran);

@@ -45,8 +45,7 @@ Status removeChildCgroups(const Session& session, const std::string& cgroup,
 
 }  // namespace
 
-Status runDestroy(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
-                  DestroyReport& report) {
+Status runDestroy(Session& session, JournalEntry& entry, DestroyReport& report) {
   const json& args = entry.args;
   std::string name = stringArg(args, "name");
   std::string to = stringArg(args, "to");
@@ -54,7 +53,7 @@ Status runDestroy(Session& session, JournalEntry& entry, const std::optional<Jou
   std::string destination = to.empty() ? std::string() : cgroupOf(session, to);
   if (session.backend->exists(cgroup)) {
     SZ_CHECK(emptySubtree(session, cgroup, destination, report));
-    SZ_CHECK(journalStep(session, entry, "tasks", outer));
+    SZ_CHECK(journalStep(session, entry, "tasks"));
     // Without force, destroyPartition refused a subtree: a child made since stays, and the
     // rmdir below fails on it (EBUSY) rather than removing a runtime's cgroup unasked.
     if (args.value("force", false)) SZ_CHECK(removeChildCgroups(session, cgroup, report));
@@ -63,11 +62,11 @@ Status runDestroy(Session& session, JournalEntry& entry, const std::optional<Jou
       return removed;
     }
   }
-  SZ_CHECK(journalStep(session, entry, "rmdir", outer));
+  SZ_CHECK(journalStep(session, entry, "rmdir"));
   StateFile state = baseState(session);
   state.removePartition(name);
   SZ_CHECK(writeStateFileAt(*session.fs, state));
-  SZ_CHECK(journalStep(session, entry, "state", outer));
+  SZ_CHECK(journalStep(session, entry, "state"));
   report.to = to;
   return {};
 }
@@ -110,10 +109,9 @@ Result<DestroyReport> destroyPartition(Session& session, const std::string& name
   DestroyReport report;
   report.freed = zone->nodes;
   JournalEntry entry{"destroy", {{"name", name}, {"to", to}, {"force", force}}, "", ""};
-  const std::optional<JournalEntry>& outer = outerJournal();
-  SZ_CHECK(journalStep(session, entry, "journal", outer));
-  Status destroyed = runDestroy(session, entry, outer, report);
-  if (!destroyed) return journalKept(destroyed.error(), "destroy " + name);
+  SZ_CHECK(journalStep(session, entry, "journal"));
+  Status destroyed = runDestroy(session, entry, report);
+  if (!destroyed) return journalKept(session, destroyed.error(), "destroy " + name);
   SZ_CHECK(finishJournal(session));
   SZ_CHECK(reloadSession(session));
   return report;

@@ -11,12 +11,11 @@ std::string journalPrefix(const std::string& op) { return op + "."; }
 }  // namespace
 
 // Writes the journal for `entry`; inside apply, as apply's current action.
-Status journalStep(Session& session, JournalEntry& entry, const std::string& step,
-                   const std::optional<JournalEntry>& outer) {
+Status journalStep(Session& session, JournalEntry& entry, const std::string& step) {
   entry.step = step;
   entry.parent = session.zones.parent;
-  if (outer) {
-    JournalEntry wrapped = *outer;
+  if (session.apply_journal) {
+    JournalEntry wrapped = *session.apply_journal;
     wrapped.parent = session.zones.parent;
     wrapped.args["current"] = {{"op", entry.op}, {"args", entry.args}, {"step", entry.step}};
     SZ_CHECK(writeJournalAt(*session.fs, wrapped));
@@ -27,17 +26,11 @@ Status journalStep(Session& session, JournalEntry& entry, const std::string& ste
   return {};
 }
 
-// The apply entry whose current action is being run, when there is one.
-std::optional<JournalEntry>& outerJournal() {
-  static std::optional<JournalEntry> outer;
-  return outer;
-}
-
 // An operation that neither completed nor rolled back: exit 1 (never 2: the request was fine),
 // naming what failed and the journal left for the next run.
 // Inside apply, the apply (or its recovery) says so once for all.
-Error journalKept(const Error& error, std::string_view what) {
-  if (outerJournal()) return Error(error).withContext(what);
+Error journalKept(const Session& session, const Error& error, std::string_view what) {
+  if (session.apply_journal) return Error(error).withContext(what);
   std::error_code code = error.isBadInput() ? make_error_code(Errc::kMismatch) : error.code();
   return Error(code, std::string(what) + ": " + error.message() + "; the journal " +
                          std::string(kJournalFile) +
@@ -45,10 +38,10 @@ Error journalKept(const Error& error, std::string_view what) {
 }
 
 Status finishJournal(Session& session) {
-  if (outerJournal()) {
+  if (session.apply_journal) {
     // Inside apply: the action is done; apply's own "done" index moves on right after.
-    outerJournal()->args.erase("current");
-    return writeJournalAt(*session.fs, *outerJournal());
+    session.apply_journal->args.erase("current");
+    return writeJournalAt(*session.fs, *session.apply_journal);
   }
   return clearJournalAt(*session.fs);
 }

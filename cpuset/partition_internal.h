@@ -24,13 +24,10 @@ Status checkNodesAvailable(const MachineZones& zones, const NodeSet& wanted, con
 
 // --- the journal as operations write it (journal_steps.cpp) ---
 
-// Writes the journal for `entry`; inside apply, as apply's current action.
-Status journalStep(Session& session, JournalEntry& entry, const std::string& step,
-                   const std::optional<JournalEntry>& outer);
-// The apply entry whose current action is being run, when there is one.
-std::optional<JournalEntry>& outerJournal();
+// Writes the journal for `entry`; inside apply (session.apply_journal), as apply's current action.
+Status journalStep(Session& session, JournalEntry& entry, const std::string& step);
 // An operation that neither completed nor rolled back: exit 1, naming the journal left.
-Error journalKept(const Error& error, std::string_view what);
+Error journalKept(const Session& session, const Error& error, std::string_view what);
 Status finishJournal(Session& session);
 
 Result<NodeSet> nodesArg(const json& args, const char* key);
@@ -40,13 +37,11 @@ NodeSet jsonNodes(const json& value);
 
 // --- each operation's forward path (safe to run again from any step) and its rollback ---
 
-Status runCreate(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer);
+Status runCreate(Session& session, JournalEntry& entry);
 Status rollBackCreate(Session& session, const std::string& name);
-Status runResize(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
-                 ResizeReport& report);
+Status runResize(Session& session, JournalEntry& entry, ResizeReport& report);
 Status rollBackResize(Session& session, const json& args);
-Status runDestroy(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
-                  DestroyReport& report);
+Status runDestroy(Session& session, JournalEntry& entry, DestroyReport& report);
 
 // What running a journaled operation came to when it did not end half-way: completed, or
 // rolled back (`ran` then holds why it had to be).
@@ -56,8 +51,7 @@ struct EntryOutcome {
 };
 
 // Runs one journaled operation from its journal entry (recovery.cpp).
-Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry,
-                              const std::optional<JournalEntry>& outer);
+Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry);
 
 // Finishes an interrupted apply (apply_run.cpp).
 Result<std::vector<std::string>> recoverApply(Session& session, const JournalEntry& entry);

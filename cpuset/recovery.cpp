@@ -23,11 +23,10 @@ std::string resizeLine(const std::string& name, const json& args, const ResizeRe
 // Runs one journaled operation from its journal entry (fresh or found by recovery). An error
 // means it neither completed nor rolled back (the rollback or a destroy failed): the journal
 // must stay for the next run.
-Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry,
-                              const std::optional<JournalEntry>& outer) {
+Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry) {
   std::string name = stringArg(entry.args, "name");
   if (entry.op == "create") {
-    Status created = runCreate(session, entry, outer);
+    Status created = runCreate(session, entry);
     if (created) return EntryOutcome{{}, "completed: create " + name};
     Status undone = rollBackCreate(session, name);
     if (!undone) {
@@ -39,7 +38,7 @@ Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry,
   }
   if (entry.op == "resize") {
     ResizeReport report;
-    Status resized = runResize(session, entry, outer, report);
+    Status resized = runResize(session, entry, report);
     if (resized) return EntryOutcome{{}, resizeLine(name, entry.args, report)};
     Status undone = rollBackResize(session, entry.args);
     if (!undone) {
@@ -52,7 +51,7 @@ Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry,
   }
   if (entry.op == "destroy") {
     DestroyReport report;
-    Status destroyed = runDestroy(session, entry, outer, report);
+    Status destroyed = runDestroy(session, entry, report);
     if (!destroyed) return std::move(destroyed).error().withContext("destroying " + name);
     return EntryOutcome{{}, "completed: destroy " + name};
   }
@@ -68,7 +67,7 @@ Result<std::vector<std::string>> recoverEntry(Session& session, JournalEntry ent
   if (entry.op == "apply") {
     done = recoverApply(session, entry);
   } else {
-    auto outcome = runEntry(session, entry, std::nullopt);
+    auto outcome = runEntry(session, entry);
     if (outcome) {
       SZ_CHECK(clearJournalAt(*session.fs));
       done = std::vector<std::string>{outcome->line};
@@ -76,7 +75,7 @@ Result<std::vector<std::string>> recoverEntry(Session& session, JournalEntry ent
       done = std::move(outcome).error();
     }
   }
-  if (!done) return journalKept(done.error(), "recovering the interrupted " + entry.op);
+  if (!done) return journalKept(session, done.error(), "recovering the interrupted " + entry.op);
   SZ_CHECK(reloadSession(session));
   return done;
 }

@@ -52,8 +52,7 @@ Status finishShrink(Session& session, const std::string& name, const NodeSet& re
 // the released nodes, write the new nodes, verify, record. The released nodes are the journal's
 // `from` less `to` (with any other node the cgroup has): after a kill past the mems write the
 // cgroup alone no longer says which nodes must end up empty.
-Status runResize(Session& session, JournalEntry& entry, const std::optional<JournalEntry>& outer,
-                 ResizeReport& report) {
+Status runResize(Session& session, JournalEntry& entry, ResizeReport& report) {
   const json& args = entry.args;
   std::string name = stringArg(args, "name");
   SZ_TRY(target, nodesArg(args, "to"));
@@ -63,7 +62,7 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   SZ_TRY(current, session.backend->readMems(cgroup));
   NodeSet all = current.unionWith(target);
   if (all != current) SZ_CHECK(session.backend->writeSubtreeMems(cgroup, current, all));
-  SZ_CHECK(journalStep(session, entry, "grow", outer));
+  SZ_CHECK(journalStep(session, entry, "grow"));
 
   NodeSet released = from.unionWith(current).minus(target);
   report.released = released;
@@ -73,13 +72,13 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
     report.migration =
         migrateProcesses(session, pids, released, target, workers, Verify::kLater, {}, cgroup);
   }
-  SZ_CHECK(journalStep(session, entry, "migrate", outer));
+  SZ_CHECK(journalStep(session, entry, "migrate"));
 
   SZ_CHECK(session.backend->writeSubtreeMems(cgroup, all, target));
-  SZ_CHECK(journalStep(session, entry, "shrink", outer));
+  SZ_CHECK(journalStep(session, entry, "shrink"));
 
   if (!released.empty()) SZ_CHECK(finishShrink(session, name, released, target, args, report));
-  SZ_CHECK(journalStep(session, entry, "verify", outer));
+  SZ_CHECK(journalStep(session, entry, "verify"));
 
   StateFile state = baseState(session);
   StatePartition record;
@@ -90,7 +89,7 @@ Status runResize(Session& session, JournalEntry& entry, const std::optional<Jour
   if (!state.partition(name)) record.cpus = cpus;
   state.putPartition(record);
   SZ_CHECK(writeStateFileAt(*session.fs, state));
-  SZ_CHECK(journalStep(session, entry, "state", outer));
+  SZ_CHECK(journalStep(session, entry, "state"));
   return {};
 }
 
@@ -147,13 +146,12 @@ Result<ResizeReport> resizePartition(Session& session, const std::string& name,
                {"force", options.force},
                {"workers", options.workers}};
   JournalEntry entry{"resize", args, "", ""};
-  const std::optional<JournalEntry>& outer = outerJournal();
-  SZ_CHECK(journalStep(session, entry, "journal", outer));
-  Status resized = runResize(session, entry, outer, report);
+  SZ_CHECK(journalStep(session, entry, "journal"));
+  Status resized = runResize(session, entry, report);
   if (!resized) {
     Status undone = rollBackResize(session, entry.args);
     if (!undone) {
-      return journalKept(undone.error(),
+      return journalKept(session, undone.error(),
                          "rolling back resize " + name + " after: " + resized.error().message());
     }
     SZ_CHECK(finishJournal(session));
