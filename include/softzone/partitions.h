@@ -38,6 +38,9 @@ struct Session {
   // move_pages(2) and migrate_pages(2) for the pages of the partitions' processes; nullptr: the
   // running kernel. Tests stand in a kernel that refuses.
   const zones::PageSyscalls* page_syscalls = nullptr;
+  // While an apply runs (or is recovered): its journal entry, which each action's own steps are
+  // written into as its current action. Empty otherwise: an operation writes its own entry.
+  std::optional<JournalEntry> apply_journal;
 };
 
 // Opens a session. `mutate`: on the live system it needs root ("needs root", exit 1), mounts the
