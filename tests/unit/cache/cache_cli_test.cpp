@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -53,6 +54,18 @@ TEST_F(CacheCliTest, LockOverItsLimitIsRefusedBeforeAnythingIsDone) {
   Outcome alone = zonectl({"bind", "--nodes", "0", "--lock-limit", "8K", path("t")});
   EXPECT_EQ(alone.exit_status, 2);
   EXPECT_THAT(alone.err, HasSubstr("--lock-limit limits --lock"));
+}
+
+TEST_F(CacheCliTest, AGarbageLockLimitIsBadInput) {
+  fs::create_directories(path("t"));
+  std::ofstream(path("t/a"), std::ios::binary) << std::string(20000, 'a');
+  for (const char* limit : {"abc", "-1M", "12Q", ""}) {
+    Outcome run = zonectl({"bind", "--nodes", "0", "--lock", "--lock-limit", limit, path("t")});
+    EXPECT_EQ(run.exit_status, 2) << limit << ": " << run.err;
+    EXPECT_THAT(run.err, HasSubstr("--lock-limit")) << limit;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    EXPECT_EQ(run.out, "") << "something was bound with --lock-limit " << limit;
+  }
 }
 
 TEST_F(CacheCliTest, ResidencyDoesNotFollowASymlinkOutOfTheTree) {
