@@ -121,8 +121,10 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   }
   report.migrated = true;
   report.migration =
-      migrateProcesses(session, pids, outside, nodes, 0, Verify::kStatusQuery, leave, cgroup);
+      migrateProcesses(session, pids, outside, nodes, 0, Verify::kLater, leave, cgroup);
   if (!kernel_migrates) sweepHidden(session, pids, outside, nodes, leave, report);
+  // Counted after the sweep: before it, the pages it moves would be counted as left.
+  verifyMigration(session, pids, outside, cgroup, leave, report.migration);
   return report;
 }
 

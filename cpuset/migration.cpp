@@ -1,6 +1,7 @@
 // Moving processes' pages between nodes and verifying none is left, with what went wrong.
 #include <cerrno>
 #include <chrono>
+#include <functional>
 
 #include "partition_internal.h"
 #include "softzone/page_placement.h"
@@ -38,21 +39,18 @@ bool isGone(const Error& error) {
   return error.code() == std::error_code(ESRCH, std::generic_category());
 }
 
-// Pages of `pid` on `nodes` by the status query, less those `kept` leaves there. An error when
-// they could not be counted (ESRCH: the process is gone).
+// The pages `kept` leaves where they are, as MoveOptions::leave takes them.
+std::function<bool(uint64_t)> leaving(const zones::PagesToLeave* kept) {
+  if (kept == nullptr) return nullptr;
+  return [kept](uint64_t address) { return kept->contains(address); };
+}
+
+// Pages of `pid` on `nodes`, less those `kept` leaves there, by numa_maps and the status query
+// together (zones::countPagesLeftOn: neither alone sees every page). An error when they could
+// not be counted (ESRCH: the process is gone).
 Result<uint64_t> pagesLeftOn(const Session& session, pid_t pid, const NodeSet& nodes,
                              const zones::PagesToLeave* kept) {
-  SZ_TRY(maps, zones::readMapsAt(*session.fs, pid));
-  std::vector<zones::MapRange> ranges = zones::movableRanges(maps);
-  // numa_maps only thins out huge sparse ranges; without it every address is asked about.
-  auto numa = zones::readNumaMapsAt(*session.fs, pid);
-  if (numa) ranges = zones::denseRanges(ranges, *numa);
-  SZ_TRY(pages, zones::listPagesOn(pid, ranges, nodes, nullptr, pageSyscalls(session)));
-  uint64_t left = 0;
-  for (const zones::PageLocation& page : pages) {
-    if (kept == nullptr || !kept->contains(page.address)) ++left;
-  }
-  return left;
+  return zones::countPagesLeftOn(*session.fs, pid, nodes, leaving(kept), pageSyscalls(session));
 }
 
 zones::MoveOptions moveOptionsFor(const Session& session, const NodeSet& to, int workers) {
@@ -110,9 +108,9 @@ void moveProcess(const Session& session, pid_t pid, const NodeSet& from, const N
   for (const auto& [err, count] : moved->failures) totals.failures[err] += count;
 }
 
-// The verification: move_pages' status query on every mapped page of each process, each held
-// by a pidfd across the count.
-void verifyProcesses(const Session& session, const std::vector<pid_t>& pids, const NodeSet& from,
+}  // namespace
+
+void verifyMigration(const Session& session, const std::vector<pid_t>& pids, const NodeSet& from,
                      std::string_view cgroup, const std::vector<zones::PagesToLeave>& leave,
                      MigrationTotals& totals) {
   for (pid_t pid : pids) {
@@ -132,8 +130,6 @@ void verifyProcesses(const Session& session, const std::vector<pid_t>& pids, con
   }
 }
 
-}  // namespace
-
 MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t>& pids,
                                  const NodeSet& from, const NodeSet& to, int workers, Verify verify,
                                  const std::vector<zones::PagesToLeave>& leave,
@@ -149,13 +145,11 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
   zones::MoveOptions options = moveOptionsFor(session, to, workers);
   for (pid_t pid : pids) {
     const zones::PagesToLeave* kept = pagesLeftBy(leave, pid);
-    options.leave = nullptr;
-    if (kept != nullptr) {
-      options.leave = [kept](uint64_t address) { return kept->contains(address); };
-    }
+    options.leave = leaving(kept);
+    options.leave_nodes = kept != nullptr ? kept->nodes() : NodeSet();
     moveProcess(session, pid, from, to, cgroup, options, totals);
   }
-  if (verify == Verify::kStatusQuery) verifyProcesses(session, pids, from, cgroup, leave, totals);
+  if (verify == Verify::kStatusQuery) verifyMigration(session, pids, from, cgroup, leave, totals);
   totals.elapsed_ms = msSince(start);
   return totals;
 }

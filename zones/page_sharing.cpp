@@ -245,6 +245,14 @@ bool PagesToLeave::contains(uint64_t address) const {
   return false;
 }
 
+NodeSet PagesToLeave::nodes() const {
+  NodeSet found;
+  for (const RangeToLeave& leave : ranges) {
+    for (const PageLocation& page : leave.pages) found.insert(page.node);
+  }
+  return found;
+}
+
 namespace {
 
 // `pid`'s candidates that `stays` picks, by range.

@@ -193,12 +193,16 @@ struct MoveOptions {
   // Free bytes per target node: pages are spread in proportion. Empty: an equal spread.
   std::map<int, uint64_t> free_bytes;
   const PageSyscalls* syscalls = nullptr;  // nullptr: the running kernel
-  // Pages the caller wants left where they are, by address (attach leaves the page cache a
-  // process shares with others: zones::findPagesToLeave). They are neither moved nor counted as
-  // left. migrate_pages(2) cannot leave pages out, so such a move uses move_pages(2) only: no
-  // MoveMethod::kMigratePages step and no sweep (pages only numa_maps sees stay and are counted
-  // by the verification's status query, which cannot see them).
+  // Pages the caller wants left where they are, by address (attach and migrate leave the page
+  // cache a process shares with others: zones::findPagesToLeave). They are neither moved nor
+  // counted as left. Everything else on `from` is counted, wherever it appeared: numa_maps'
+  // count less the pages left on purpose, or the status query's, whichever is larger per range.
+  // migrate_pages(2) cannot leave pages out, so such a move has no MoveMethod::kMigratePages
+  // step, and its sweep of pages only numa_maps sees takes only from the source nodes that hold
+  // no page left on purpose (`leave_nodes`, and those the move itself sees holding one); what
+  // stays on the others is counted as left.
   std::function<bool(uint64_t address)> leave;
+  NodeSet leave_nodes;  // the nodes the pages to leave were found on (PagesToLeave::nodes())
 };
 
 struct MoveReport {
@@ -214,7 +218,8 @@ struct MoveReport {
   std::map<int, uint64_t> moved_to;  // target node -> pages moved there
   // The verification: pages of the process on `from` and not on `to` after the move. More than
   // pages_failed when the process allocated there meanwhile (its policy may still point there).
-  // Counted by numa_maps when it can be read (it sees every page), else by the status query.
+  // Counted by numa_maps when it can be read (it sees every page; less the pages left on
+  // purpose, per range and never below the status query's count), else by the status query.
   // When numa_maps counts none, the calls' own statuses give the other counts; otherwise every
   // page is looked at again.
   uint64_t pages_left_on_from = 0;
@@ -274,6 +279,16 @@ Result<MoveReport> movePagesIn(pid_t pid, const std::vector<MapRange>& ranges, c
                                const NodeSet& to, const MoveOptions& options = {},
                                const NumaMapsReader& numa_maps = {},
                                const MemsAllowedReader& mems_allowed = {});
+
+// The verification after a move: pages of `pid` on `nodes` that `leave` (when given) does not
+// keep there. Per range, the larger of the status query's count and numa_maps' count less the
+// pages left on purpose that the query finds there (or cannot see): the status query misses
+// pages NUMA balancing has hidden (6.1) and sparse ranges, numa_maps cannot tell pages left on
+// purpose from the rest. Without numa_maps (not readable), the status query's count. Live system
+// only; ESRCH when the process is gone.
+Result<uint64_t> countPagesLeftOn(const FsRoot& root, pid_t pid, const NodeSet& nodes,
+                                  const std::function<bool(uint64_t)>& leave = {},
+                                  const PageSyscalls& syscalls = kernelPageSyscalls());
 
 // How `pages` pages spread over the nodes of `to`: in proportion to `free_bytes` (nodes absent
 // from it get nothing unless it is empty, which means an equal spread), largest remainders

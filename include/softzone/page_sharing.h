@@ -70,6 +70,7 @@ struct PagesToLeave {
   std::vector<RangeToLeave> ranges;
   uint64_t pages() const;
   bool contains(uint64_t address) const;
+  NodeSet nodes() const;  // the nodes its pages were found on
 };
 
 // For each of `pids`, the pages on `outside` (the nodes that are not the partition's) that stay on

@@ -171,8 +171,8 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
 Status moveWithoutMigrating(const CgroupBackend& backend, const std::string& cgroup,
                             const std::vector<pid_t>& pids, std::vector<pid_t>& moved);
 
-// Moves every page of `pids` that is on `from` to `to`, then verifies with the status query that
-// none is left on `from`. `leave` (one entry per process, from zones::findPagesToLeave) names
+// Moves every page of `pids` that is on `from` to `to`, then verifies that none is left on
+// `from` (verifyMigration). `leave` (one entry per process, from zones::findPagesToLeave) names
 // pages that stay where they are: not moved, not counted as left. With more than one worker (0:
 // defaultMoveWorkers()), move_pages grouped by target with the pages split between the workers;
 // with one, one migrate_pages(2) call per source node, which walks the page tables once and is
@@ -189,6 +189,14 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
                                  Verify verify = Verify::kStatusQuery,
                                  const std::vector<zones::PagesToLeave>& leave = {},
                                  std::string_view cgroup = {});
+
+// The verification of a migration: the pages of each of `pids` still on `from`, less those
+// `leave` keeps there, counted by numa_maps and move_pages' status query together
+// (zones::countPagesLeftOn), into totals.pages_left; each process held by a pidfd (and confirmed
+// in `cgroup` when given) across the count. For a Verify::kLater pass, once what follows is done.
+void verifyMigration(const Session& session, const std::vector<pid_t>& pids, const NodeSet& from,
+                     std::string_view cgroup, const std::vector<zones::PagesToLeave>& leave,
+                     MigrationTotals& totals);
 
 // What a migration did not do, "" when nothing: pages left on `from`, processes that could not be
 // moved or counted (with pids and reasons). `what` names whose pages ("partition web").
