@@ -29,6 +29,7 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
   std::vector<pid_t> pids;
   std::string name;
   std::string cgroup;  // the partition's: each pid is confirmed in it after its pidfd is open
+  NodeSet own;         // the partition's nodes: shared pages already on them move as asked
   if (by_name) {
     name = values["name"].as<std::string>();
     SZ_CHECK(checkName(name));
@@ -53,22 +54,32 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(found, cpuset::partitionProcesses(session, *zone));
     pids = found;
     cgroup = zone->cgroup_path;
+    own = zone->nodes;
   }
   SZ_CHECK(ctx.fs.checkCanActOnProcesses("migrate", pids.size()));
   if (!by_name && !ctx.fs.exists("/proc/" + std::to_string(pids[0]))) {
     return badInput("--pid: no process " + std::to_string(pids[0]));
   }
   NodeSet from = session.zones.machine_nodes.minus(to);
-  // Every page moves, shared page cache too: leaving it (as attach does) turns off the engine's
-  // numa_maps sweep, and pages its first scan missed then stayed behind unseen (see
-  // docs/partitions.md).
+  // What attach leaves, migrate leaves too: page cache outside the partition that is on the
+  // shared zone's nodes or mapped by processes outside those moved (libc, trees bound to the
+  // shared zone) is everyone's, not theirs to take along (zones::staysOnAttach).
+  const cpuset::ZoneView* shared = session.zones.find(cpuset::kSharedZoneName);
+  SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, from.minus(own),
+                                        shared != nullptr ? shared->nodes : NodeSet()));
   cpuset::MigrationTotals totals = cpuset::migrateProcesses(
-      session, pids, from, to, workers, cpuset::Verify::kStatusQuery, {}, cgroup);
+      session, pids, from, to, workers, cpuset::Verify::kStatusQuery, leave, cgroup);
+  uint64_t shared_left = 0;
+  for (const zones::PagesToLeave& entry : leave) shared_left += entry.pages();
   if (ctx.json) {
-    nlohmann::ordered_json out = {{"to", to.format()}, {"migration", migrationJson(totals)}};
+    nlohmann::ordered_json out = {{"to", to.format()},
+                                  {"migration", migrationJson(totals)},
+                                  {"pages_shared_left", shared_left}};
     ctx.out << out.dump(2) << '\n';
   } else {
-    ctx.out << describeMigration(totals, from) << "\n";
+    ctx.out << describeMigration(totals, from) << "\n"
+            << shared_left << " shared pages left in place (page cache on the shared zone's "
+            << "nodes or mapped by other processes)\n";
   }
   // The pages were moved as far as they could be; a migration that left some, or could not act
   // on or count a process, did not do what was asked (exit 1).
