@@ -9,8 +9,6 @@
 
 namespace softzone::zoned {
 
-inline constexpr std::string_view kZonedStateFile = "/var/lib/softzone/zoned.json";
-
 struct DaemonOptions {
   std::string config_path;
   std::string root = "/";  // another root only with dry_run: a tree's pids are not acted on

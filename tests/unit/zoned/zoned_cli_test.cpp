@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "support/fake_tree.h"
 #include "support/run_zonectl.h"
@@ -105,6 +106,41 @@ TEST_F(ZonedCliTest, ItNeedsAConfig) {
   Outcome run = zoned({"--dry-run"});
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_THAT(run.err, HasSubstr("--config FILE is required"));
+}
+
+// zonectl list and status show what zoned's state file says: the nodes each partition holds on
+// loan and the recent moves; a state file that does not parse is said, not fatal.
+TEST_F(ZonedCliTest, ListAndStatusShowZonedsLoansAndMoves) {
+  tree_.put("/var/lib/softzone/zoned.json",
+            R"({"format": "softzone-zoned-state", "version": 1, "boot_id": "b",
+                "moves": [{"time_ms": 5000, "node": 4, "from": "free", "to": "web"}],
+                "loans": [{"node": 4, "owner": "web", "lender": "free", "since_ms": 5000}]})");
+  Outcome listed = zonectlOn(tree_.path(), {"--json", "list"});
+  ASSERT_EQ(listed.exit_status, 0) << listed.err;
+  nlohmann::json list = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(list["partitions"].size(), 2u);
+  EXPECT_EQ(list["partitions"][0]["name"], "db");
+  EXPECT_EQ(list["partitions"][0]["nodes_on_loan"], "");
+  EXPECT_EQ(list["partitions"][1]["nodes_on_loan"], "4");
+  ASSERT_EQ(list["zoned"]["moves"].size(), 1u);
+  EXPECT_EQ(list["zoned"]["moves"][0]["to"], "web");
+  EXPECT_TRUE(list["zoned"]["problem"].is_null());
+  Outcome status = zonectlOn(tree_.path(), {"status", "web"});
+  ASSERT_EQ(status.exit_status, 0) << status.err;
+  EXPECT_THAT(status.out,
+              HasSubstr("on loan: node 4 to web from the free pool since 5.0 s after boot"));
+  EXPECT_THAT(status.out,
+              HasSubstr("zoned moved node 4 from the free pool to web at 5.0 s after boot"));
+  Outcome db = zonectlOn(tree_.path(), {"status", "db"});
+  EXPECT_THAT(db.out, ::testing::Not(HasSubstr("node 4")));
+}
+
+TEST_F(ZonedCliTest, AnUnreadableZonedStateIsSaidNotFatal) {
+  tree_.put("/var/lib/softzone/zoned.json", "{ not json");
+  Outcome listed = zonectlOn(tree_.path(), {"list"});
+  ASSERT_EQ(listed.exit_status, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("zoned: state not used: "));
+  EXPECT_THAT(listed.out, HasSubstr("db "));
 }
 
 }  // namespace

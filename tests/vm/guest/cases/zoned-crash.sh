@@ -29,13 +29,13 @@ CONFIG
 step "SIGHUP with a broken spec keeps the one in use"
 zoned_start
 cp "$ZONED_CONFIG" /tmp/good.ini
-echo "interval = often" >>"$ZONED_CONFIG"
+echo "refault_rate = lots" >>"$ZONED_CONFIG"
 kill -HUP "$ZONED_PID"
 tries=50
 until grep -q "reload refused" "$ZONED_LOG"; do
   tries=$((tries - 1)); [ "$tries" -gt 0 ] || fail "no refusal logged: $(cat "$ZONED_LOG")"; sleep 0.2
 done
-grep "reload refused" "$ZONED_LOG" | grep -q 'interval = "often"' || fail "the refusal does not say why"
+grep "reload refused" "$ZONED_LOG" | grep -q 'refault_rate = "lots"' || fail "the refusal does not say why"
 kill -0 "$ZONED_PID" || fail "zoned died of a broken spec"
 cp /tmp/good.ini "$ZONED_CONFIG"
 kill -HUP "$ZONED_PID"
