@@ -21,6 +21,8 @@ case "${1:-all}" in
       clang libclang-rt-14-dev clang-format
       # host-side checks of guest results; chromium renders report HTML pages (report-oom check)
       python3 chromium
+      # promtool (Prometheus' linter of the text exposition format) checks zoned's metrics
+      prometheus
     ) ;;
   *) echo "deps.sh: unknown set '$1' (demo or all)" >&2; exit 2 ;;
 esac

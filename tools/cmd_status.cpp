@@ -1,6 +1,7 @@
 // zonectl status [NAME]: one zone (or all) in detail: nodes, CPUs, tasks, memory used and free,
-// and the drift that concerns it.
+// the drift that concerns it, and zoned's loans and moves that concern it.
 #include "partition_view.h"
+#include "zoned_view.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -22,8 +23,10 @@ Status cmdStatus(Context& ctx, const std::vector<std::string>& args) {
       if (!missing) return std::move(missing).error();
     }
   }
+  ZonedView zoned = readZonedView(ctx.fs);
   if (ctx.json) {
     nlohmann::ordered_json out = zonesJson(session, only);
+    addZonedJson(zoned, only, out);
     if (only != nullptr && only->kind == "partition") {
       auto pids = cpuset::partitionProcesses(session, *only);
       out["pids"] = pids ? nlohmann::ordered_json(*pids) : nlohmann::ordered_json(nullptr);
@@ -31,6 +34,7 @@ Status cmdStatus(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << out.dump(2) << '\n';
   } else {
     renderZonesText(session, only, ctx.out);
+    renderZonedText(zoned, only, ctx.out);
   }
   return {};
 }

@@ -11,6 +11,9 @@ namespace softzone::zoned {
 namespace {
 
 constexpr int64_t kRateWindowMs = 60 * 1000;
+// Free memory falling by more than 1/200 of a partition's memory between two samples means it
+// is allocating: busy, whatever its pressure says.
+constexpr uint64_t kAllocatingShare = 200;
 
 uint64_t totalBytes(const PartitionSample& p) {
   uint64_t total = 0;
@@ -40,9 +43,12 @@ std::string seconds(int64_t ms) {
   return text;
 }
 
-// Calm enough to lend a node: under idle_pressure on v2, no direct reclaim at all on v1. A
-// pressure that could not be read is never calm.
-bool isIdleSample(const ZonedConfig& config, const PartitionSample& p) {
+// Calm enough to lend a node: not allocating (free memory did not fall since the previous
+// sample), under idle_pressure on v2, no direct reclaim at all on v1. A pressure that could not
+// be read is never calm. A workload that allocates fast shows no stall until its last free page
+// is gone, so pressure alone would call it idle right up to its OOM kill.
+bool isIdleSample(const ZonedConfig& config, const PartitionSample& p, bool allocating) {
+  if (allocating) return false;
   switch (p.pressure.source) {
     case PressureSample::Source::kPsi:
       return p.pressure.some_avg10 < config.idle_pressure &&
@@ -56,7 +62,8 @@ bool isIdleSample(const ZonedConfig& config, const PartitionSample& p) {
 }
 
 // The first grow threshold this sample crosses, said with its numbers; nullopt when none is.
-std::optional<std::string> pressureTrigger(const ZonedConfig& config, const PartitionSample& p) {
+std::optional<std::string> pressureTrigger(const ZonedConfig& config, const PartitionSample& p,
+                                           bool allocating) {
   const PressureSample& s = p.pressure;
   if (s.source == PressureSample::Source::kPsi) {
     if (s.full_avg10 >= config.pressure_full_avg10) {
@@ -77,15 +84,15 @@ std::optional<std::string> pressureTrigger(const ZonedConfig& config, const Part
            "/s >= " + std::to_string(config.refault_rate) + "/s";
   }
   uint64_t headroom = config.headroom.of(totalBytes(p));
-  if (headroom > 0 && freeBytes(p) < headroom && !isIdleSample(config, p)) {
+  if (headroom > 0 && freeBytes(p) < headroom && !isIdleSample(config, p, allocating)) {
     return "free " + formatSize(freeBytes(p)) + " < headroom " + formatSize(headroom);
   }
   return std::nullopt;
 }
 
 // About to OOM: free memory under free_low while tasks still allocate (not idle).
-bool isUrgent(const ZonedConfig& config, const PartitionSample& p) {
-  return freeBytes(p) < config.free_low.of(totalBytes(p)) && !isIdleSample(config, p);
+bool isUrgent(const ZonedConfig& config, const PartitionSample& p, bool allocating) {
+  return freeBytes(p) < config.free_low.of(totalBytes(p)) && !isIdleSample(config, p, allocating);
 }
 
 // One sample's work: a copy of the state that moves as decisions are taken, so the second
@@ -121,8 +128,13 @@ class Balancer {
     for (const PartitionSample& p : partitions_) {
       PartitionTrack track;
       if (auto it = previous.find(p.name); it != previous.end()) track = it->second;
-      track.pressured_samples = pressureTrigger(config_, p) ? track.pressured_samples + 1 : 0;
-      if (!isIdleSample(config_, p)) {
+      bool allocating =
+          track.free_bytes && freeBytes(p) + totalBytes(p) / kAllocatingShare < *track.free_bytes;
+      allocating_.push_back(allocating);
+      track.free_bytes = freeBytes(p);
+      track.pressured_samples =
+          pressureTrigger(config_, p, allocating) ? track.pressured_samples + 1 : 0;
+      if (!isIdleSample(config_, p, allocating)) {
         track.idle_since_ms.reset();
       } else if (!track.idle_since_ms) {
         track.idle_since_ms = now_ms_;
@@ -136,15 +148,19 @@ class Balancer {
   std::vector<size_t> needyInOrder() const {
     std::vector<size_t> needy;
     for (size_t i = 0; i < partitions_.size(); ++i) {
-      if (isUrgent(config_, partitions_[i]) || streak(i) >= config_.sustain) needy.push_back(i);
+      if (urgent(i) || streak(i) >= config_.sustain) needy.push_back(i);
     }
     std::sort(needy.begin(), needy.end(), [this](size_t a, size_t b) {
       auto key = [this](size_t i) {
-        return std::make_tuple(!isUrgent(config_, partitions_[i]), -streak(i), partitions_[i].name);
+        return std::make_tuple(!urgent(i), -streak(i), partitions_[i].name);
       };
       return key(a) < key(b);
     });
     return needy;
+  }
+
+  bool urgent(size_t index) const {
+    return isUrgent(config_, partitions_[index], allocating_[index]);
   }
 
   int streak(size_t index) const { return memory_.at(partitions_[index].name).pressured_samples; }
@@ -213,6 +229,7 @@ class Balancer {
   const ZonedConfig& config_;
   int64_t now_ms_;
   std::vector<PartitionSample> partitions_;
+  std::vector<bool> allocating_;  // by index into partitions_: free memory fell this sample
   std::vector<NodeSample> free_;
   std::vector<Move> moves_;
   PolicyMemory memory_;
@@ -222,11 +239,12 @@ Decision Balancer::serve(size_t index) {
   PartitionSample& p = partitions_[index];
   Decision decision;
   decision.partition = figures(index);
-  decision.urgent = isUrgent(config_, p);
-  std::string trigger = decision.urgent ? "free " + formatSize(freeBytes(p)) + " < free_low " +
-                                              formatSize(config_.free_low.of(totalBytes(p)))
-                                        : pressureTrigger(config_, p).value_or("pressure") +
-                                              " for " + std::to_string(streak(index)) + " samples";
+  decision.urgent = urgent(index);
+  std::string trigger = decision.urgent
+                            ? "free " + formatSize(freeBytes(p)) + " < free_low " +
+                                  formatSize(config_.free_low.of(totalBytes(p)))
+                            : pressureTrigger(config_, p, allocating_[index]).value_or("pressure") +
+                                  " for " + std::to_string(streak(index)) + " samples";
   if (movesInWindow() >= config_.max_moves_per_minute) {
     decision.why = "rate limit " + std::to_string(config_.max_moves_per_minute) +
                    "/min reached; wanted it for " + trigger;

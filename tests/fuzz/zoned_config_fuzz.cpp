@@ -56,7 +56,7 @@ PolicyInput inputFor(const softzone::planner::Spec& spec) {
 void checkPolicy(const ZonedConfig& config, const softzone::planner::Spec& spec) {
   PolicyInput input = inputFor(spec);
   PolicyMemory memory;
-  for (const auto& p : input.partitions) memory[p.name] = {config.sustain, 0};
+  for (const auto& p : input.partitions) memory[p.name] = {config.sustain, 0, std::nullopt};
   auto result = decideMoves(config, input, memory);
   int moved = 0;
   for (const Decision& d : result.decisions) {

@@ -69,6 +69,7 @@ struct PolicyInput {
 struct PartitionTrack {
   int pressured_samples = 0;             // in a row, up to this sample
   std::optional<int64_t> idle_since_ms;  // absent while not idle
+  std::optional<uint64_t> free_bytes;    // its free memory at this sample (a fall: allocating)
   friend bool operator==(const PartitionTrack&, const PartitionTrack&) = default;
 };
 using PolicyMemory = std::map<std::string, PartitionTrack, std::less<>>;

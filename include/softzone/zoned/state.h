@@ -12,6 +12,9 @@
 
 namespace softzone::zoned {
 
+// Where zoned keeps it (inside --root DIR when given); zonectl list and status read it too.
+inline constexpr std::string_view kZonedStateFile = "/var/lib/softzone/zoned.json";
+
 // A node that now belongs to `owner` but came from `lender` (a partition, or the free pool).
 struct Loan {
   int node = -1;

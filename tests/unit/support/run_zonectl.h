@@ -1,4 +1,4 @@
-// Runs the zonectl binary from a test and captures its exit status, stdout and stderr.
+// Runs the zonectl (or zoned) binary from a test and captures its exit status, stdout and stderr.
 #pragma once
 
 #include <fcntl.h>
@@ -30,8 +30,8 @@ inline std::string slurp(const std::string& path) {
   return text.str();
 }
 
-// Runs zonectl with stdout and stderr going to files in a scratch tree (no pipes to deadlock on).
-inline Outcome zonectl(std::vector<std::string> args) {
+// Runs `binary` with stdout and stderr going to files in a scratch tree (no pipes to deadlock on).
+inline Outcome runBinary(std::string binary, std::vector<std::string> args) {
   ::softzone::testing::FakeTree scratch;
   std::string out_path = scratch.hostPath("/stdout");
   std::string err_path = scratch.hostPath("/stderr");
@@ -41,7 +41,6 @@ inline Outcome zonectl(std::vector<std::string> args) {
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
-  std::string binary = SOFTZONE_ZONECTL;
   std::vector<char*> argv = {binary.data()};
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -56,6 +55,10 @@ inline Outcome zonectl(std::vector<std::string> args) {
   run.out = slurp(out_path);
   run.err = slurp(err_path);
   return run;
+}
+
+inline Outcome zonectl(std::vector<std::string> args) {
+  return runBinary(SOFTZONE_ZONECTL, std::move(args));
 }
 
 // zonectl --root ROOT ARGS...: a verb on a fixture tree.

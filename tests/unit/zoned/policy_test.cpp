@@ -162,6 +162,34 @@ TEST(PolicyTest, HeadroomCountsAsPressureWhenSet) {
   EXPECT_THAT(decisions[0].why, HasSubstr("free 100M < headroom 128M"));
 }
 
+// A workload that allocates at full speed stalls only at its last free page: its falling free
+// memory, not its pressure, says it is busy. (It used to count as idle, and headroom never fired.)
+TEST(PolicyTest, FreeMemoryFallingWithoutAStallIsNotIdle) {
+  Machine m = webAndFreePool();
+  m.config.headroom = SizeOrPercent{0, 30, true};
+  m.config.sustain = 2;
+  m["web"].pressure = psi(0);
+  uint64_t free = 200 * kMiB;
+  std::vector<Decision> grown;
+  for (int i = 0; i < 6 && grown.empty(); ++i) {
+    m["web"].nodes = {node(1, free / 2), node(2, free / 2)};
+    grown = moves(m.sample());
+    free -= 40 * kMiB;
+  }
+  ASSERT_EQ(grown.size(), 1u);
+  EXPECT_THAT(grown[0].why, HasSubstr("< headroom"));
+  EXPECT_EQ(m.memory["web"].idle_since_ms, std::nullopt);
+}
+
+TEST(PolicyTest, AFullPartitionThatStoppedAllocatingIsIdleAgain) {
+  Machine m = webAndFreePool();
+  m.config.headroom = SizeOrPercent{0, 30, true};
+  m["web"].nodes = {node(1, 10 * kMiB), node(2, 10 * kMiB)};
+  m["web"].pressure = psi(0);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(moves(m.sample()).empty()) << "sample " << i;
+  EXPECT_TRUE(m.memory["web"].idle_since_ms.has_value());
+}
+
 TEST(PolicyTest, NeverGrowsAboveMax) {
   Machine m = webAndFreePool();
   m["web"].limits.max_bytes = 2 * kNodeBytes;
@@ -381,7 +409,7 @@ TEST(PolicyTest, AlternatingPressureDoesNotThrash) {
 
 TEST(PolicyTest, MemoryForgetsPartitionsThatAreGone) {
   Machine m = webAndDb();
-  m.memory["old"] = PartitionTrack{5, std::nullopt};
+  m.memory["old"] = PartitionTrack{5, std::nullopt, std::nullopt};
   m.sample();
   EXPECT_EQ(m.memory.count("old"), 0u);
   EXPECT_EQ(m.memory.count("web"), 1u);

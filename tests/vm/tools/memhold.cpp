@@ -1,6 +1,7 @@
 // memhold: holds patterned anonymous memory in a guest and checks it byte for byte on demand.
 //
 //   memhold --mib N [--seed S] --status FILE [--threads T] [--thp off] [--touch on]
+//           [--ramp MIB_PER_S]
 //
 // Fills N MiB with a pattern that depends on every byte's offset and the seed, writes
 // "ready pid=P mib=N" to FILE, then waits. On SIGUSR1 it checks every byte and rewrites FILE with
@@ -11,13 +12,15 @@
 // comes in 4 KiB pages (ext4's page cache). With --touch on, a thread writes every page again and
 // again (each word's own pattern value, page after page) until a check, which pauses it: the
 // memory is being written while it is migrated or while zonectl is killed half-way. Tests use it
-// to prove that migrations lose nothing.
+// to prove that migrations lose nothing. With --ramp the memory is filled at that many MiB per
+// second (a workload that grows, for zoned), FILE saying "filling mib=M" as it goes.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <charconv>
@@ -88,6 +91,26 @@ void touchLoop(uint8_t* memory, std::size_t bytes, uint64_t seed) {
   }
 }
 
+// Fills `bytes` with the pattern, at `ramp_mib_per_s` MiB per second (0: at full speed), saying
+// how far it got in `status` every 16 MiB.
+void fill(uint8_t* memory, std::size_t bytes, uint64_t seed, long ramp_mib_per_s,
+          const std::string& status) {
+  constexpr std::size_t kMiB = 1 << 20;
+  auto start = std::chrono::steady_clock::now();
+  for (std::size_t done = 0; done < bytes; done += kMiB) {
+    std::size_t end = std::min(bytes, done + kMiB);
+    for (std::size_t w = done / sizeof(uint64_t); w < end / sizeof(uint64_t); ++w) {
+      uint64_t value = patternWord(w, seed);
+      std::memcpy(memory + w * sizeof(uint64_t), &value, sizeof value);  // bytes as patternAt says
+    }
+    if (ramp_mib_per_s == 0) continue;
+    std::size_t mib_done = end / kMiB;
+    if (mib_done % 16 == 0) writeStatus(status, "filling mib=" + std::to_string(mib_done));
+    std::this_thread::sleep_until(start +
+                                  std::chrono::microseconds(mib_done * 1000000 / ramp_mib_per_s));
+  }
+}
+
 long numberArg(const char* text, const char* what) {
   long value = 0;
   auto [end, ec] = std::from_chars(text, text + std::strlen(text), value);
@@ -106,6 +129,7 @@ int main(int argc, char** argv) {
   long threads = 0;
   bool huge_pages = true;
   bool touch = false;
+  long ramp = 0;
   std::string status;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
@@ -119,6 +143,8 @@ int main(int argc, char** argv) {
       huge_pages = false;
     } else if (key == "--touch" && std::string(argv[i + 1]) == "on") {
       touch = true;
+    } else if (key == "--ramp") {
+      ramp = numberArg(argv[i + 1], "--ramp");
     } else if (key == "--status") {
       status = argv[i + 1];
     } else {
@@ -129,7 +155,7 @@ int main(int argc, char** argv) {
   if (mib == 0 || status.empty()) {
     std::fprintf(stderr,
                  "usage: memhold --mib N [--seed S] --status FILE [--threads T] [--thp off] "
-                 "[--touch on]\n");
+                 "[--touch on] [--ramp MIB_PER_S]\n");
     return 2;
   }
 
@@ -152,10 +178,7 @@ int main(int argc, char** argv) {
   }
   auto* memory = static_cast<uint8_t*>(raw);
   std::size_t words = bytes / sizeof(uint64_t);
-  for (std::size_t w = 0; w < words; ++w) {
-    uint64_t value = patternWord(w, seed);
-    std::memcpy(memory + w * sizeof(uint64_t), &value, sizeof value);  // bytes as patternAt says
-  }
+  fill(memory, bytes, seed, ramp, status);
 
   std::vector<std::thread> sleepers;
   for (long t = 0; t < threads; ++t) {

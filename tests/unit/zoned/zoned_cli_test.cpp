@@ -1,0 +1,147 @@
+// The zoned binary on copies of captured guest trees (--root, --dry-run): the decisions it prints
+// for partitions zonectl made there, its refusals (a tree without --dry-run, a bad spec) and the
+// metrics file it writes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "support/fake_tree.h"
+#include "support/run_zonectl.h"
+
+namespace softzone::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using ::softzone::testing::FakeTree;
+using ::testing::HasSubstr;
+
+const std::string kFixture = std::string(SOFTZONE_FIXTURES) + "/debian-6.12-fake16-v2/root";
+
+Outcome zoned(std::vector<std::string> args) { return runBinary(SOFTZONE_ZONED, std::move(args)); }
+
+std::string psi(double some, double full) {
+  return "some avg10=" + std::to_string(some) +
+         " avg60=0.00 avg300=0.00 total=1\nfull avg10=" + std::to_string(full) +
+         " avg60=0.00 avg300=0.00 total=1\n";
+}
+
+// A copy of a 16-node guest (nodes of about 45M) with partitions web (node 2) and db (node 3),
+// and a spec giving web room to grow; db has no bounds and its node holds its memory already.
+class ZonedCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(kFixture, tree_.path(), fs::copy_options::recursive);
+    ASSERT_EQ(zonectlOn(tree_.path(), {"create", "web", "--nodes", "2"}).exit_status, 0);
+    ASSERT_EQ(zonectlOn(tree_.path(), {"create", "db", "--nodes", "3"}).exit_status, 0);
+    tree_.put("/sys/fs/cgroup/softzone/web/memory.pressure", psi(40, 0));
+    tree_.put("/sys/fs/cgroup/softzone/db/memory.pressure", psi(0, 0));
+    writeSpec("");
+  }
+
+  void writeSpec(const std::string& extra) {
+    scratch_.put("/spec.ini",
+                 "[partition.web]\nmemory = 100M\nmin = 50M\nmax = 1G\n"
+                 "[partition.db]\nmemory = 40M\n"
+                 "[zoned]\nsustain = 1\nmetrics_textfile = " +
+                     scratch_.hostPath("/zoned.prom") + "\n" + extra);
+  }
+
+  Outcome dryRun() {
+    return zoned({"--root", tree_.path(), "--config", scratch_.hostPath("/spec.ini"), "--dry-run",
+                  "--once"});
+  }
+
+  FakeTree tree_;
+  FakeTree scratch_;
+};
+
+TEST_F(ZonedCliTest, APressuredPartitionWouldGrowFromTheFreePool) {
+  Outcome run = dryRun();
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("zoned: would grow web by node"));
+  EXPECT_THAT(run.out, HasSubstr("PSI some 40.00% >= 10.00% for 1 samples"));
+  // A dry run changes nothing.
+  EXPECT_EQ(slurp(tree_.hostPath("/sys/fs/cgroup/softzone/web/cpuset.mems")), "2\n");
+  EXPECT_FALSE(fs::exists(tree_.hostPath("/var/lib/softzone/zoned.json")));
+}
+
+TEST_F(ZonedCliTest, APartitionWithoutBoundsIsNeverGrown) {
+  tree_.put("/sys/fs/cgroup/softzone/web/memory.pressure", psi(0, 0));
+  tree_.put("/sys/fs/cgroup/softzone/db/memory.pressure", psi(50, 20));
+  Outcome run = dryRun();
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("no move for db: db at max"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("would grow")));
+}
+
+TEST_F(ZonedCliTest, ItWritesMetricsForEveryZone) {
+  Outcome run = dryRun();
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  std::string metrics = slurp(scratch_.hostPath("/zoned.prom"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_nodes{zone=\"web\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_nodes{zone=\"db\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_pressure_some_avg10_ratio{zone=\"web\"} 0.4\n"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_max_bytes{zone=\"web\"} 1073741824\n"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_zoned_samples_total 1\n"));
+}
+
+TEST_F(ZonedCliTest, ATreeIsOnlyReadWithDryRun) {
+  Outcome run =
+      zoned({"--root", tree_.path(), "--config", scratch_.hostPath("/spec.ini"), "--once"});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_THAT(run.err, HasSubstr("zoned moves nodes only on the running system"));
+  EXPECT_EQ(slurp(tree_.hostPath("/sys/fs/cgroup/softzone/web/cpuset.mems")), "2\n");
+}
+
+TEST_F(ZonedCliTest, ABadSpecIsBadInputNamingTheLine) {
+  writeSpec("listen = 0.0.0.0:9747\n");
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_THAT(run.err, HasSubstr("spec.ini:10: [zoned] listen = \"0.0.0.0:9747\""));
+}
+
+TEST_F(ZonedCliTest, ItNeedsAConfig) {
+  Outcome run = zoned({"--dry-run"});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_THAT(run.err, HasSubstr("--config FILE is required"));
+}
+
+// zonectl list and status show what zoned's state file says: the nodes each partition holds on
+// loan and the recent moves; a state file that does not parse is said, not fatal.
+TEST_F(ZonedCliTest, ListAndStatusShowZonedsLoansAndMoves) {
+  tree_.put("/var/lib/softzone/zoned.json",
+            R"({"format": "softzone-zoned-state", "version": 1, "boot_id": "b",
+                "moves": [{"time_ms": 5000, "node": 4, "from": "free", "to": "web"}],
+                "loans": [{"node": 4, "owner": "web", "lender": "free", "since_ms": 5000}]})");
+  Outcome listed = zonectlOn(tree_.path(), {"--json", "list"});
+  ASSERT_EQ(listed.exit_status, 0) << listed.err;
+  nlohmann::json list = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(list["partitions"].size(), 2u);
+  EXPECT_EQ(list["partitions"][0]["name"], "db");
+  EXPECT_EQ(list["partitions"][0]["nodes_on_loan"], "");
+  EXPECT_EQ(list["partitions"][1]["nodes_on_loan"], "4");
+  ASSERT_EQ(list["zoned"]["moves"].size(), 1u);
+  EXPECT_EQ(list["zoned"]["moves"][0]["to"], "web");
+  EXPECT_TRUE(list["zoned"]["problem"].is_null());
+  Outcome status = zonectlOn(tree_.path(), {"status", "web"});
+  ASSERT_EQ(status.exit_status, 0) << status.err;
+  EXPECT_THAT(status.out,
+              HasSubstr("on loan: node 4 to web from the free pool since 5.0 s after boot"));
+  EXPECT_THAT(status.out,
+              HasSubstr("zoned moved node 4 from the free pool to web at 5.0 s after boot"));
+  Outcome db = zonectlOn(tree_.path(), {"status", "db"});
+  EXPECT_THAT(db.out, ::testing::Not(HasSubstr("node 4")));
+}
+
+TEST_F(ZonedCliTest, AnUnreadableZonedStateIsSaidNotFatal) {
+  tree_.put("/var/lib/softzone/zoned.json", "{ not json");
+  Outcome listed = zonectlOn(tree_.path(), {"list"});
+  ASSERT_EQ(listed.exit_status, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("zoned: state not used: "));
+  EXPECT_THAT(listed.out, HasSubstr("db "));
+}
+
+}  // namespace
+}  // namespace softzone::tools

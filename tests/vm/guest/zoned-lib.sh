@@ -1,0 +1,58 @@
+# Helpers for the zoned cases (sourced after lib.sh, placement-lib.sh and partition-lib.sh): node
+# sizes, zoned started and stopped with its log kept, and partitions' node counts.
+
+ZONED_LOG=$SOFTZONE_OUT/zoned.log
+ZONED_CONFIG=/tmp/zoned.ini
+
+# total_mib NODE: the node's MemTotal in MiB.
+total_mib() {
+  echo $(($(sed -n 's/.*MemTotal: *\([0-9]*\) kB/\1/p' "/sys/devices/system/node/node$1/meminfo") / 1024))
+}
+
+# count_nodes NODES: how many nodes a list ("2-4,6") names.
+count_nodes() {
+  nodes_of "$1" | wc -w
+}
+
+# zoned_start: zoned in the background on $ZONED_CONFIG, its stderr appended to $ZONED_LOG.
+zoned_start() {
+  starts=$(grep -c "zoned: started" "$ZONED_LOG" 2>/dev/null || true)
+  zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
+  ZONED_PID=$!
+  tries=100
+  until [ "$(grep -c "zoned: started" "$ZONED_LOG" 2>/dev/null || true)" -gt "${starts:-0}" ]; do
+    kill -0 "$ZONED_PID" 2>/dev/null || fail "zoned did not start: $(cat "$ZONED_LOG")"
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || fail "zoned did not say it started"
+    sleep 0.2
+  done
+}
+
+# zoned_stop: SIGTERM; zoned must exit 0 between two samples.
+zoned_stop() {
+  kill -TERM "$ZONED_PID"
+  wait "$ZONED_PID" || fail "zoned exited with failure; log: $(tail -20 "$ZONED_LOG")"
+}
+
+# wait_for_nodes NAME COUNT SECONDS: until partition NAME has at least COUNT nodes.
+wait_for_nodes() {
+  tries=$(($3 * 5))
+  until [ "$(count_nodes "$(mems_of "$1")")" -ge "$2" ]; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || fail "partition $1 did not reach $2 nodes in $3 s (has $(mems_of "$1")); log: $(tail -20 "$ZONED_LOG")"
+    sleep 0.2
+  done
+}
+
+# wait_ready PID STATUS SECONDS: until memhold PID says "ready" in STATUS; fails as soon as it
+# dies (an OOM kill) instead of waiting out the time.
+wait_ready() {
+  tries=$(($3 * 5))
+  while :; do
+    case "$(cat "$2" 2>/dev/null || true)" in ready*) return 0 ;; esac
+    kill -0 "$1" 2>/dev/null || fail "memhold $1 died before it was ready: $(dmesg | grep -E 'oom-kill|Killed process' | tail -2); zoned: $(tail -5 "$ZONED_LOG")"
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || fail "memhold $1 not ready in $3 s: $(cat "$2")"
+    sleep 0.2
+  done
+}

@@ -1,0 +1,331 @@
+// zoned's loop. One thread: a sample, the policy's decisions, each carried out under the lock,
+// then the state file and the metrics; between samples it sleeps on a signalfd, so SIGHUP and
+// SIGTERM are handled between two steps, never inside a move.
+#include "softzone/zoned/daemon.h"
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <ctime>
+#include <map>
+
+#include "softzone/kernel_files.h"
+#include "softzone/partitions.h"
+#include "softzone/safe_write.h"
+#include "softzone/zoned/actions.h"
+#include "softzone/zoned/config.h"
+#include "softzone/zoned/metrics.h"
+#include "softzone/zoned/sampler.h"
+#include "softzone/zoned/state.h"
+
+namespace softzone::zoned {
+namespace {
+
+constexpr int64_t kRateWindowMs = 60 * 1000;
+
+// CLOCK_BOOTTIME: it keeps counting through suspend and is the same for every process of one
+// boot, so a restarted zoned reads its own cooldowns right.
+int64_t bootClockMs() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+// SIGHUP, SIGTERM and SIGINT, blocked and read from a signalfd.
+class Signals {
+ public:
+  static Result<Signals> block() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, signal);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return errnoError(errno, "sigprocmask");
+    int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) return errnoError(errno, "signalfd");
+    return Signals(Fd(fd));
+  }
+  // Waits up to `timeout_ms`; returns the signal that came, 0 when none did.
+  int wait(int64_t timeout_ms) {
+    pollfd wanted{fd_.get(), POLLIN, 0};
+    int ready = ::poll(&wanted, 1, static_cast<int>(std::max<int64_t>(timeout_ms, 0)));
+    if (ready <= 0) return 0;
+    signalfd_siginfo info{};
+    if (::read(fd_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
+    return static_cast<int>(info.ssi_signo);
+  }
+
+ private:
+  explicit Signals(Fd fd) : fd_(std::move(fd)) {}
+  Fd fd_;
+};
+
+Result<ZonedState> loadState(const FsRoot& fs, const std::string& boot_id, std::ostream& log) {
+  auto text = fs.readFile(kZonedStateFile);
+  if (!text && text.error().code() == std::errc::no_such_file_or_directory) {
+    return ZonedState{boot_id, {}, {}};
+  }
+  if (!text) return std::move(text).error();
+  auto state = parseState(*text);
+  if (!state) {
+    return std::move(state).error().withContext(fs.hostPath(kZonedStateFile) +
+                                                " (remove it to start with no cooldowns or loans)");
+  }
+  if (state->boot_id != boot_id) {
+    log << "zoned: " << fs.hostPath(kZonedStateFile)
+        << " is from another boot; starting with no cooldowns or loans\n";
+    return ZonedState{boot_id, {}, {}};
+  }
+  return std::move(state).value();
+}
+
+// A partition that keeps wanting a node it cannot have gets its reason logged once, then again
+// only when the reason changes or after this long: one line a minute, not one per sample.
+constexpr int64_t kNoOpRelogMs = 60 * 1000;
+
+// What a no-op decision says without its changing numbers ("cooldown", "web at max 1G"): the
+// text before the first '(', ':' or ';'.
+std::string reasonKind(const Decision& d) { return d.why.substr(0, d.why.find_first_of("(:;")); }
+
+struct LoggedReason {
+  std::string kind;
+  int64_t at_ms = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& options, const FsRoot& fs, ZonedSpec spec, cpuset::Session session,
+         ZonedState state, Signals signals, std::ostream& out, std::ostream& log)
+      : options_(options),
+        fs_(fs),
+        spec_(std::move(spec)),
+        session_(std::move(session)),
+        state_(std::move(state)),
+        signals_(std::move(signals)),
+        out_(out),
+        log_(log) {}
+
+  int run() {
+    log_ << "zoned: started: " << spec_.spec.partitions.size() << " partitions in "
+         << options_.config_path << ", interval " << formatDuration(spec_.config.interval_ms)
+         << (options_.dry_run ? ", dry run" : "") << "\n";
+    int samples_taken = 0;
+    int64_t next_ms = bootClockMs();
+    while (true) {
+      bool decided = step();
+      ++samples_taken;
+      if (options_.once && (decided || samples_taken >= spec_.config.sustain)) break;
+      next_ms += spec_.config.interval_ms;
+      if (!sleepUntil(next_ms)) break;
+      // Behind by more than one interval (a long move): start counting from now.
+      next_ms = std::max(next_ms, bootClockMs() - spec_.config.interval_ms);
+    }
+    log_ << "zoned: stopped\n";
+    return options_.once && (counters_.sample_failures > 0 || counters_.move_failures > 0) ? 1 : 0;
+  }
+
+ private:
+  // One sample and its decisions; true when there was anything to do (or say).
+  bool step() {
+    int64_t start = bootClockMs();
+    ++counters_.samples;
+    Status reloaded = cpuset::reloadSession(session_);
+    Result<PolicyInput> input = reloaded ? sampler_.sample(session_, spec_.spec, start)
+                                         : Result<PolicyInput>(std::move(reloaded).error());
+    if (!input) {
+      ++counters_.sample_failures;
+      log_ << "zoned: sample failed, nothing decided: " << input.error().describe() << "\n";
+      publishMetrics(nullptr);
+      return false;
+    }
+    pruneMoves(state_, start, keepMs());
+    input->recent_moves = recentMoves(start);
+    PolicyResult result = decideMoves(spec_.config, *input, memory_);
+    memory_ = std::move(result.memory);
+    bool acted = false;
+    for (const Decision& d : result.decisions) acted |= handle(d);
+    counters_.last_sample_seconds = static_cast<double>(bootClockMs() - start) / 1000.0;
+    publishMetrics(&*input);
+    forgetCalmReasons(result.decisions);
+    return acted || (options_.once && !result.decisions.empty());
+  }
+
+  bool handle(const Decision& d) {
+    if (d.kind == Decision::Kind::kNoOp) {
+      LoggedReason now{reasonKind(d), bootClockMs()};
+      auto [last, first] = logged_reasons_.try_emplace(d.partition.name, now);
+      if (!first && last->second.kind == now.kind &&
+          now.at_ms - last->second.at_ms < kNoOpRelogMs && !options_.once) {
+        return false;
+      }
+      last->second = now;
+      (options_.dry_run ? out_ : log_) << "zoned: " << formatDecision(d) << "\n";
+      return false;
+    }
+    logged_reasons_.erase(d.partition.name);
+    if (options_.dry_run) {
+      out_ << "zoned: would " << formatDecision(d) << "\n";
+      return true;
+    }
+    log_ << "zoned: " << formatDecision(d) << "\n";
+    ActionResult done = carryOut(fs_, options_.cgroup_mode, d, bootClockMs(), log_);
+    for (const Move& move : done.moves) record(move);
+    if (!done.status) {
+      ++counters_.move_failures;
+      failed_.push_back({bootClockMs(), d.node, d.partition.name, d.partition.name});
+      log_ << "zoned: failed: node " << d.node << " for " << d.partition.name << ": "
+           << done.status.error().describe() << "\n";
+    } else {
+      log_ << "zoned: done: node " << d.node << " now in " << d.partition.name << "\n";
+    }
+    saveState();
+    return true;
+  }
+
+  void record(const Move& move) {
+    recordMove(state_, move);
+    ++counters_.nodes_received[move.to];
+    ++counters_.nodes_released[move.from];
+  }
+
+  // Moves done plus failed attempts: a node whose move failed cools down like one that moved, so
+  // a shrink that cannot empty it is not retried every few samples.
+  std::vector<Move> recentMoves(int64_t now_ms) {
+    std::erase_if(failed_, [&](const Move& m) { return now_ms - m.time_ms > keepMs(); });
+    std::vector<Move> moves = state_.moves;
+    moves.insert(moves.end(), failed_.begin(), failed_.end());
+    return moves;
+  }
+
+  int64_t keepMs() const { return std::max(spec_.config.cooldown_ms, kRateWindowMs); }
+
+  // A partition that no longer needs a node has its reason forgotten: said again next time.
+  void forgetCalmReasons(const std::vector<Decision>& decisions) {
+    std::erase_if(logged_reasons_, [&](const auto& entry) {
+      return std::none_of(decisions.begin(), decisions.end(),
+                          [&](const Decision& d) { return d.partition.name == entry.first; });
+    });
+  }
+
+  void saveState() {
+    Status made = fs_.makeDirs(cpuset::kStateDir, 0755);
+    Status saved = made ? fs_.replaceFile(kZonedStateFile, formatState(state_)) : made;
+    if (!saved) log_ << "zoned: cannot save its state: " << saved.error().describe() << "\n";
+  }
+
+  void publishMetrics(const PolicyInput* sample) {
+    if (spec_.config.metrics_textfile.empty()) return;
+    Status written =
+        writeOutputFile(spec_.config.metrics_textfile, formatMetrics(sample, state_, counters_));
+    if (!written && !metrics_failed_) {
+      log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
+    }
+    metrics_failed_ = !written;
+  }
+
+  // Sleeps until `deadline_ms`, handling signals; false when told to stop.
+  bool sleepUntil(int64_t deadline_ms) {
+    while (true) {
+      int64_t left = deadline_ms - bootClockMs();
+      if (left <= 0) return true;
+      int signal = signals_.wait(left);
+      if (signal == SIGTERM || signal == SIGINT) return false;
+      if (signal == SIGHUP) reload();
+    }
+  }
+
+  void reload() {
+    auto spec = readZonedSpecFile(options_.config_path);
+    if (!spec) {
+      ++counters_.reload_failures;
+      log_ << "zoned: reload refused, keeping the configuration in use: " << spec.error().describe()
+           << "\n";
+      return;
+    }
+    ++counters_.reloads;
+    spec_ = std::move(spec).value();
+    log_ << "zoned: reloaded " << options_.config_path << "\n";
+  }
+
+  DaemonOptions options_;
+  const FsRoot& fs_;  // the session points at it too
+  ZonedSpec spec_;
+  cpuset::Session session_;
+  ZonedState state_;
+  Signals signals_;
+  std::ostream& out_;
+  std::ostream& log_;
+  Sampler sampler_;
+  PolicyMemory memory_;
+  ZonedCounters counters_;
+  std::vector<Move> failed_;
+  std::map<std::string, LoggedReason, std::less<>> logged_reasons_;
+  bool metrics_failed_ = false;
+};
+
+Status checkCanAct(const DaemonOptions& options, const FsRoot& fs) {
+  if (options.dry_run) return {};
+  if (!fs.isLive()) {
+    return badInput("--root " + options.root +
+                    ": zoned moves nodes only on the running system; add --dry-run to read a tree");
+  }
+  if (::geteuid() != 0) {
+    return errnoError(EPERM, "needs root: it resizes partitions; --dry-run only decides");
+  }
+  return {};
+}
+
+// cgroup v1 counts memory_pressure only with the root's memory_pressure_enabled set: without it
+// every partition reads 0, which zoned would take for idle. A global switch of the cpuset
+// hierarchy, costing a little bookkeeping per direct reclaim.
+Status enableV1Pressure(const cpuset::Session& session, std::ostream& log) {
+  const cpuset::CgroupChoice& cgroup = session.zones.cgroup;
+  if (cgroup.version != cpuset::CgroupVersion::kV1) return {};
+  std::string path =
+      kernel::joinPath(cgroup.mount_point, kernel::kCpusetV1MemoryPressureEnabledFile);
+  SZ_TRY(enabled, session.fs->readAttribute(path));
+  if (enabled == "1") return {};
+  SZ_CHECK(session.fs->writeAttribute(path, "1"));
+  log << "zoned: turned on " << session.fs->hostPath(path)
+      << " (v1 pressure is counted only then)\n";
+  return {};
+}
+
+// A zoned killed in the middle of a move left the journal: complete it (or roll it back) now,
+// not at the next move, which may be long in coming. A mutating session does it and lets go.
+Status recoverInterrupted(const FsRoot& fs, cpuset::CgroupMode mode, std::ostream& log) {
+  SZ_TRY(session, cpuset::openSession(fs, mode, true, log));
+  (void)session;  // opening it completed or rolled back what was interrupted; the lock drops here
+  return {};
+}
+
+Result<int> start(const DaemonOptions& options, std::ostream& out, std::ostream& log) {
+  SZ_TRY(spec, readZonedSpecFile(options.config_path));
+  SZ_TRY(fs, FsRoot::open(options.root));
+  SZ_CHECK(checkCanAct(options, fs));
+  SZ_TRY(signals, Signals::block());
+  SZ_TRY(session, cpuset::openSession(fs, options.cgroup_mode, false, log));
+  if (!options.dry_run) {
+    SZ_CHECK(enableV1Pressure(session, log));
+    SZ_CHECK(recoverInterrupted(fs, options.cgroup_mode, log));
+  }
+  // A tree without a boot id is read in a dry run all the same: nothing is saved.
+  auto boot_id = fs.readAttribute(kernel::kBootIdFile);
+  if (!boot_id && !options.dry_run) return std::move(boot_id).error();
+  SZ_TRY(state, loadState(fs, boot_id ? *boot_id : std::string(), log));
+  Daemon daemon(options, fs, std::move(spec), std::move(session), std::move(state),
+                std::move(signals), out, log);
+  return daemon.run();
+}
+
+}  // namespace
+
+int runZoned(const DaemonOptions& options, std::ostream& out, std::ostream& log) {
+  auto status = start(options, out, log);
+  if (status) return *status;
+  log << "zoned: " << status.error().describe() << "\n";
+  return status.error().exitStatus();
+}
+
+}  // namespace softzone::zoned
