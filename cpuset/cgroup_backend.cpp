@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <set>
 
 #include "softzone/kernel_files.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {
@@ -278,12 +278,11 @@ Result<std::vector<pid_t>> CgroupBackend::readProcs(std::string_view cgroup) con
   std::set<pid_t> pids;  // v1's cgroup.procs may repeat a pid and is not sorted
   for (const std::string& line : lines) {
     if (line.empty()) continue;
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
-    if (ec != std::errc() || end != line.data() + line.size() || pid <= 0) {
+    auto pid = parseNumber<pid_t>(line);
+    if (!pid || *pid <= 0) {
       return badInput(path + ": expected a process id per line, got " + quoteInput(line));
     }
-    pids.insert(pid);
+    pids.insert(*pid);
   }
   return std::vector<pid_t>(pids.begin(), pids.end());
 }
