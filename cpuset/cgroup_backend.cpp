@@ -52,6 +52,18 @@ class V2Backend final : public CgroupBackend {
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV2; }
   std::string_view procCgroupController() const noexcept override { return ""; }
+  bool canCloneInto() const noexcept override { return true; }
+  bool canMoveWithoutMigrating() const noexcept override { return false; }
+  bool hasMemHardwall() const noexcept override { return false; }
+  bool childMayLackCpuset() const noexcept override { return true; }
+
+  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const override {
+    return readList(file(cgroup, kernel::kCpusetMemsEffectiveFile));
+  }
+
+  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const override {
+    return readList(file(cgroup, kernel::kCpusetCpusEffectiveFile));
+  }
 
   Result<bool> readMemHardwall(std::string_view) const override { return false; }
 
@@ -108,6 +120,20 @@ class V1Backend final : public CgroupBackend {
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV1; }
   std::string_view procCgroupController() const noexcept override { return "cpuset"; }
+  bool canCloneInto() const noexcept override { return false; }
+  bool canMoveWithoutMigrating() const noexcept override { return true; }
+  bool hasMemHardwall() const noexcept override { return true; }
+  bool childMayLackCpuset() const noexcept override { return false; }
+
+  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const override {
+    auto effective = readList(cpusetFile(cgroup, kEffectiveMemsV1));
+    return effective ? effective : readMems(cgroup);
+  }
+
+  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const override {
+    auto effective = readList(cpusetFile(cgroup, kEffectiveCpusV1));
+    return effective ? effective : readCpus(cgroup);
+  }
 
   Result<bool> readMemHardwall(std::string_view cgroup) const override {
     auto text = tree().readAttribute(cpusetFile(cgroup, kMemHardwallName));
@@ -248,22 +274,6 @@ Result<NodeSet> CgroupBackend::readMems(std::string_view cgroup) const {
 
 Result<NodeSet> CgroupBackend::readCpus(std::string_view cgroup) const {
   return readList(cpusetFile(cgroup, kCpusName));
-}
-
-Result<NodeSet> CgroupBackend::readEffectiveMems(std::string_view cgroup) const {
-  if (version() == CgroupVersion::kV2) {
-    return readList(file(cgroup, kernel::kCpusetMemsEffectiveFile));
-  }
-  auto effective = readList(cpusetFile(cgroup, kEffectiveMemsV1));
-  return effective ? effective : readMems(cgroup);
-}
-
-Result<NodeSet> CgroupBackend::readEffectiveCpus(std::string_view cgroup) const {
-  if (version() == CgroupVersion::kV2) {
-    return readList(file(cgroup, kernel::kCpusetCpusEffectiveFile));
-  }
-  auto effective = readList(cpusetFile(cgroup, kEffectiveCpusV1));
-  return effective ? effective : readCpus(cgroup);
 }
 
 Result<std::vector<pid_t>> CgroupBackend::readProcs(std::string_view cgroup) const {

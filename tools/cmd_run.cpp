@@ -131,10 +131,11 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   std::optional<std::string> oom_score = protectFromOomKiller(ctx.fs);
   // The child waits until it is in the zone (not one page of CMD allocated outside it), and
   // gets there without the kernel moving zonectl's pages into the zone (child_process.h); it
-  // sets the caller's oom_score_adj on itself before it execs. On v1 that move turns the
-  // partition's memory_migrate off for a moment: under the op lock, as every change is.
+  // sets the caller's oom_score_adj on itself before it execs. Where it cannot be cloned into
+  // the cgroup (v1) it is moved in with the partition's memory_migrate off for a moment: under
+  // the op lock, as every change is.
   std::optional<cpuset::OpLock> lock;
-  if (backend->version() == cpuset::CgroupVersion::kV1) {
+  if (!backend->canCloneInto()) {
     auto held = cpuset::OpLock::acquire(ctx.fs);
     if (!held) {
       restore();
