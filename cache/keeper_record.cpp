@@ -10,9 +10,9 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 
 #include "softzone/safe_write.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cache::detail {
 namespace {
@@ -20,14 +20,6 @@ namespace {
 // /proc/PID/stat: fields 3 onwards follow the last ')'; the start time is field 22.
 constexpr size_t kStartTimeAfterComm = 22 - 3;
 constexpr size_t kPidFileMaxBytes = 64;
-
-template <typename Number>
-std::optional<Number> parseNumber(std::string_view text) {
-  Number value{};
-  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (err != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
 
 std::optional<std::string> readSmallFileAt(const Fd& dir, const std::string& name) {
   Fd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));

@@ -2,9 +2,9 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "softzone/page_cache.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cache {
 namespace {
@@ -13,10 +13,7 @@ namespace {
 std::optional<uint64_t> queueKib(const FsRoot& fs, const std::string& queue, const char* name) {
   auto text = fs.readAttribute(queue + "/" + name);
   if (!text) return std::nullopt;
-  uint64_t kib = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), kib);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return kib;
+  return parseNumber<uint64_t>(*text);
 }
 
 }  // namespace
@@ -26,8 +23,8 @@ std::optional<uint64_t> queueKib(const FsRoot& fs, const std::string& queue, con
 // readahead state starts from it). Bigger calls are cut short and the rest of the chunk is left
 // to page-by-page faults; smaller ones cost a request (and under emulation an interrupt) each.
 std::optional<uint64_t> readaheadCallBytesAt(const FsRoot& fs, dev_t device) {
-  std::string dir = "/sys/dev/block/" + std::to_string(major(device)) + ":" +
-                    std::to_string(minor(device));
+  std::string dir =
+      "/sys/dev/block/" + std::to_string(major(device)) + ":" + std::to_string(minor(device));
   // A whole disk has its queue; a partition's is its disk's, one directory up.
   for (const std::string& queue : {dir + "/queue", dir + "/../queue"}) {
     auto max_sectors = queueKib(fs, queue, "max_sectors_kb");

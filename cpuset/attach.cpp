@@ -113,7 +113,7 @@ Result<AttachReport> attachProcesses(Session& session, const std::string& name,
   const ZoneView* shared = session.zones.find(kSharedZoneName);
   SZ_TRY(leave, zones::findPagesToLeave(*session.fs, pids, outside,
                                         shared != nullptr ? shared->nodes : NodeSet()));
-  bool kernel_migrates = session.backend->version() != CgroupVersion::kV1;
+  bool kernel_migrates = !session.backend->canMoveWithoutMigrating();
   SZ_CHECK(moveIntoCgroup(session, cgroup, pids, kernel_migrates, report));
   for (const zones::PagesToLeave& entry : leave) {
     report.pages_shared_left += entry.pages();

@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <set>
 
 #include "softzone/kernel_files.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {
@@ -52,6 +52,18 @@ class V2Backend final : public CgroupBackend {
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV2; }
   std::string_view procCgroupController() const noexcept override { return ""; }
+  bool canCloneInto() const noexcept override { return true; }
+  bool canMoveWithoutMigrating() const noexcept override { return false; }
+  bool hasMemHardwall() const noexcept override { return false; }
+  bool childMayLackCpuset() const noexcept override { return true; }
+
+  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const override {
+    return readList(file(cgroup, kernel::kCpusetMemsEffectiveFile));
+  }
+
+  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const override {
+    return readList(file(cgroup, kernel::kCpusetCpusEffectiveFile));
+  }
 
   Result<bool> readMemHardwall(std::string_view) const override { return false; }
 
@@ -108,6 +120,20 @@ class V1Backend final : public CgroupBackend {
 
   CgroupVersion version() const noexcept override { return CgroupVersion::kV1; }
   std::string_view procCgroupController() const noexcept override { return "cpuset"; }
+  bool canCloneInto() const noexcept override { return false; }
+  bool canMoveWithoutMigrating() const noexcept override { return true; }
+  bool hasMemHardwall() const noexcept override { return true; }
+  bool childMayLackCpuset() const noexcept override { return false; }
+
+  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const override {
+    auto effective = readList(cpusetFile(cgroup, kEffectiveMemsV1));
+    return effective ? effective : readMems(cgroup);
+  }
+
+  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const override {
+    auto effective = readList(cpusetFile(cgroup, kEffectiveCpusV1));
+    return effective ? effective : readCpus(cgroup);
+  }
 
   Result<bool> readMemHardwall(std::string_view cgroup) const override {
     auto text = tree().readAttribute(cpusetFile(cgroup, kMemHardwallName));
@@ -250,22 +276,6 @@ Result<NodeSet> CgroupBackend::readCpus(std::string_view cgroup) const {
   return readList(cpusetFile(cgroup, kCpusName));
 }
 
-Result<NodeSet> CgroupBackend::readEffectiveMems(std::string_view cgroup) const {
-  if (version() == CgroupVersion::kV2) {
-    return readList(file(cgroup, kernel::kCpusetMemsEffectiveFile));
-  }
-  auto effective = readList(cpusetFile(cgroup, kEffectiveMemsV1));
-  return effective ? effective : readMems(cgroup);
-}
-
-Result<NodeSet> CgroupBackend::readEffectiveCpus(std::string_view cgroup) const {
-  if (version() == CgroupVersion::kV2) {
-    return readList(file(cgroup, kernel::kCpusetCpusEffectiveFile));
-  }
-  auto effective = readList(cpusetFile(cgroup, kEffectiveCpusV1));
-  return effective ? effective : readCpus(cgroup);
-}
-
 Result<std::vector<pid_t>> CgroupBackend::readProcs(std::string_view cgroup) const {
   std::string path = file(cgroup, kernel::kCgroupProcsFile);
   auto read = tree_.readLines(path);
@@ -278,12 +288,11 @@ Result<std::vector<pid_t>> CgroupBackend::readProcs(std::string_view cgroup) con
   std::set<pid_t> pids;  // v1's cgroup.procs may repeat a pid and is not sorted
   for (const std::string& line : lines) {
     if (line.empty()) continue;
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
-    if (ec != std::errc() || end != line.data() + line.size() || pid <= 0) {
+    auto pid = parseNumber<pid_t>(line);
+    if (!pid || *pid <= 0) {
       return badInput(path + ": expected a process id per line, got " + quoteInput(line));
     }
-    pids.insert(pid);
+    pids.insert(*pid);
   }
   return std::vector<pid_t>(pids.begin(), pids.end());
 }

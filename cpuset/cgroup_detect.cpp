@@ -1,11 +1,11 @@
 // Detecting the cgroup cpuset interfaces from the mount table, and resolving --cgroup against them.
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <system_error>
 
 #include "softzone/cgroup.h"
 #include "softzone/kernel_files.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {
@@ -39,13 +39,6 @@ std::vector<std::string> splitOptions(std::string_view text) {
   std::vector<std::string> options;
   for (std::string_view option : splitOn(text, ",")) options.emplace_back(option);
   return options;
-}
-
-std::optional<int> parseId(std::string_view text) {
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
 }
 
 Error badLine(size_t index, std::string_view why, std::string_view line) {
@@ -186,8 +179,8 @@ Result<std::vector<MountEntry>> parseMountinfoFromLines(const std::vector<std::s
                      lines[i]);
     }
     MountEntry mount;
-    auto id = parseId(fields[0]);
-    auto parent = parseId(fields[1]);
+    auto id = parseNumber<int>(fields[0]);
+    auto parent = parseNumber<int>(fields[1]);
     if (!id || !parent) return badLine(i, "expected numeric mount ids", lines[i]);
     mount.id = *id;
     mount.parent_id = *parent;

@@ -110,8 +110,7 @@ Status CgroupBackend::writeSubtreeMems(std::string_view cgroup, const NodeSet& o
     auto own = readMems(child);
     if (!own) {
       // v2 without +cpuset below the partition: no cpuset files, the partition's nodes apply.
-      if (version() == CgroupVersion::kV2 &&
-          own.error().code() == std::errc::no_such_file_or_directory) {
+      if (childMayLackCpuset() && own.error().code() == std::errc::no_such_file_or_directory) {
         continue;
       }
       return std::move(own).error();

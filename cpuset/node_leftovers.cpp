@@ -1,10 +1,9 @@
 // Per-node page cache and shared memory left on nodes a shrink gives back to the free pool.
 #include "softzone/node_leftovers.h"
 
-#include <charconv>
-
 #include "softzone/kernel_files.h"
 #include "softzone/size.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {
@@ -28,12 +27,9 @@ std::vector<std::string_view> fields(std::string_view line) {
 }
 
 Result<uint64_t> kilobytesAsBytes(std::string_view number, std::string_view line) {
-  uint64_t kb = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), kb);
-  if (ec != std::errc() || end != number.data() + number.size()) {
-    return badInput("node meminfo: expected a number of kB in " + quoteInput(line));
-  }
-  return kb * 1024;
+  auto kb = parseNumber<uint64_t>(number);
+  if (!kb) return badInput("node meminfo: expected a number of kB in " + quoteInput(line));
+  return *kb * 1024;
 }
 
 }  // namespace

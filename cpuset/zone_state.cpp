@@ -265,22 +265,15 @@ std::vector<const ZoneView*> MachineZones::partitions() const {
   return out;
 }
 
-MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& parent,
-                               const std::optional<StateFile>& state,
-                               const std::vector<CgroupSnapshot>& cgroups,
-                               const NodeSet& machine_nodes, const NodeSet& machine_cpus) {
-  MachineZones machine;
-  machine.cgroup = cgroup;
-  machine.parent = parent;
-  machine.machine_nodes = machine_nodes;
-  machine.machine_cpus = machine_cpus;
-  machine.state = state;
-  std::vector<std::string>& drift = machine.drift;
+namespace {
 
+// The system zone (node 0 unless the state file says more) and, when the state file has one,
+// the shared zone; returns the nodes they hold.
+NodeSet addReservedZones(MachineZones& machine, const std::optional<StateFile>& state) {
   ZoneView system{std::string(kSystemZoneName),
                   "system",
                   NodeSet::of({0}),
-                  machine_cpus,
+                  machine.machine_cpus,
                   "",
                   {},
                   {},
@@ -303,56 +296,87 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
     reserved = reserved.unionWith(shared.nodes);
     machine.zones.push_back(shared);
   }
-  if (state) {
-    std::string_view in_use = formatCgroupVersion(cgroup.version);
-    if (state->cgroup_version != in_use || state->mount_point != cgroup.mount_point) {
-      drift.push_back("the state file was written for cgroup " + state->cgroup_version + " at " +
-                      state->mount_point + ", but cgroup " + std::string(in_use) + " at " +
-                      cgroup.mount_point + " is in use: its partitions are not seen here");
+  return reserved;
+}
+
+// What the state file says that the cgroup tree does not hold: another cgroup interface, or
+// partitions whose cgroups are gone.
+void addStateDrift(MachineZones& machine, const StateFile& state,
+                   const std::map<std::string, const CgroupSnapshot*>& found) {
+  std::string_view in_use = formatCgroupVersion(machine.cgroup.version);
+  if (state.cgroup_version != in_use || state.mount_point != machine.cgroup.mount_point) {
+    machine.drift.push_back("the state file was written for cgroup " + state.cgroup_version +
+                            " at " + state.mount_point + ", but cgroup " + std::string(in_use) +
+                            " at " + machine.cgroup.mount_point +
+                            " is in use: its partitions are not seen here");
+  }
+  for (const StatePartition& p : state.partitions) {
+    if (found.count(p.name) == 0) {
+      machine.drift.push_back("partition " + p.name + ": in the state file, but its cgroup " +
+                              machine.parent + "/" + p.name + " is gone (its nodes " +
+                              p.nodes.format() + " count as free)");
     }
   }
+}
+
+// A partition as its cgroup shows it, with the state file's limits, and the drift of the one
+// partition on its own (its record, empty or absent nodes).
+ZoneView partitionZone(MachineZones& machine, const std::string& name,
+                       const CgroupSnapshot& snapshot) {
+  std::vector<std::string>& drift = machine.drift;
+  ZoneView zone{
+      name, "partition", snapshot.mems,         snapshot.cpus, machine.parent + "/" + name,
+      {},   {},          snapshot.mem_hardwall, false};
+  const StatePartition* recorded = machine.state ? machine.state->partition(name) : nullptr;
+  if (recorded != nullptr) {
+    zone.in_state = true;
+    zone.min_bytes = recorded->min_bytes;
+    zone.max_bytes = recorded->max_bytes;
+    if (recorded->nodes != zone.nodes) {
+      drift.push_back("partition " + name + ": cpuset.mems is " + quoteInput(zone.nodes.format()) +
+                      ", the state file recorded " + quoteInput(recorded->nodes.format()) +
+                      " (the cgroup is what counts)");
+    }
+  } else {
+    drift.push_back("partition " + name + ": cgroup " + zone.cgroup_path +
+                    " is not in the state file (softzone did not make it, or its record is lost)");
+  }
+  if (zone.nodes.empty()) {
+    drift.push_back("partition " + name +
+                    ": its cpuset.mems is empty (it gets its parent's nodes)");
+  }
+  NodeSet absent = zone.nodes.minus(machine.machine_nodes);
+  if (!absent.empty()) {
+    drift.push_back("partition " + name + ": nodes " + absent.format() +
+                    " are not online on this machine");
+  }
+  return zone;
+}
+
+}  // namespace
+
+MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& parent,
+                               const std::optional<StateFile>& state,
+                               const std::vector<CgroupSnapshot>& cgroups,
+                               const NodeSet& machine_nodes, const NodeSet& machine_cpus) {
+  MachineZones machine;
+  machine.cgroup = cgroup;
+  machine.parent = parent;
+  machine.machine_nodes = machine_nodes;
+  machine.machine_cpus = machine_cpus;
+  machine.state = state;
+  std::vector<std::string>& drift = machine.drift;
+  NodeSet reserved = addReservedZones(machine, state);
+  NodeSet system_nodes = machine.zones.front().nodes;
 
   std::map<std::string, const CgroupSnapshot*> found;
   for (const CgroupSnapshot& snapshot : cgroups) found.emplace(snapshot.name, &snapshot);
-  if (state) {
-    for (const StatePartition& p : state->partitions) {
-      if (found.count(p.name) == 0) {
-        drift.push_back("partition " + p.name + ": in the state file, but its cgroup " + parent +
-                        "/" + p.name + " is gone (its nodes " + p.nodes.format() +
-                        " count as free)");
-      }
-    }
-  }
+  if (state) addStateDrift(machine, *state, found);
   NodeSet taken = reserved;
   std::vector<ZoneView> partitions;
   for (const auto& [name, snapshot] : found) {
-    ZoneView zone{name, "partition", snapshot->mems,         snapshot->cpus, parent + "/" + name,
-                  {},   {},          snapshot->mem_hardwall, false};
-    const StatePartition* recorded = state ? state->partition(name) : nullptr;
-    if (recorded != nullptr) {
-      zone.in_state = true;
-      zone.min_bytes = recorded->min_bytes;
-      zone.max_bytes = recorded->max_bytes;
-      if (recorded->nodes != zone.nodes) {
-        drift.push_back("partition " + name + ": cpuset.mems is " +
-                        quoteInput(zone.nodes.format()) + ", the state file recorded " +
-                        quoteInput(recorded->nodes.format()) + " (the cgroup is what counts)");
-      }
-    } else {
-      drift.push_back(
-          "partition " + name + ": cgroup " + zone.cgroup_path +
-          " is not in the state file (softzone did not make it, or its record is lost)");
-    }
-    if (zone.nodes.empty()) {
-      drift.push_back("partition " + name +
-                      ": its cpuset.mems is empty (it gets its parent's nodes)");
-    }
-    NodeSet absent = zone.nodes.minus(machine_nodes);
-    if (!absent.empty()) {
-      drift.push_back("partition " + name + ": nodes " + absent.format() +
-                      " are not online on this machine");
-    }
-    addOverlapDrift(drift, zone, system.nodes, "the system zone");
+    ZoneView zone = partitionZone(machine, name, *snapshot);
+    addOverlapDrift(drift, zone, system_nodes, "the system zone");
     if (state && state->shared)
       addOverlapDrift(drift, zone, state->shared->nodes, "the shared zone");
     for (const ZoneView& other : partitions) {

@@ -14,12 +14,13 @@
 #include <sstream>
 #include <string>
 
+#include "softzone/text_parse.h"
+
 namespace softzone::planner {
 namespace {
 
 namespace po = boost::program_options;
 
-constexpr std::string_view kLineSpaces = " \t\r";
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr std::string_view kPartitionPrefix = "partition.";
 // zoned's own section, in the same file so `zonectl apply` and zoned read one spec: its lines are
@@ -33,13 +34,6 @@ constexpr std::array<std::string_view, 3> kMachineKeys = {"reserve", "node_size"
 constexpr std::array<std::string_view, 2> kSharedKeys = {"size", "bind"};
 constexpr std::array<std::string_view, 5> kPartitionKeys = {"memory", "cpus", "min", "max",
                                                             "mem_hardwall"};
-
-std::string_view trim(std::string_view text) {
-  size_t start = text.find_first_not_of(kLineSpaces);
-  if (start == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(kLineSpaces);
-  return text.substr(start, end - start + 1);
-}
 
 bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -145,7 +139,7 @@ class OutlineReader {
       }
     }
     // Program_options ends a line at the first '#', wherever it is; so do we, to agree with it.
-    std::string_view content = trim(raw.substr(0, raw.find('#')));
+    std::string_view content = trimBlanks(raw.substr(0, raw.find('#')));
     if (content.empty()) return {};
     if (content.front() == '[') return openSection(content, line_number);
     size_t equals = content.find('=');
@@ -153,7 +147,8 @@ class OutlineReader {
       return fail(line_number, "expected KEY = VALUE or a section header like [machine], got " +
                                    quoteInput(content));
     }
-    return addKey(trim(content.substr(0, equals)), trim(content.substr(equals + 1)), line_number);
+    return addKey(trimBlanks(content.substr(0, equals)), trimBlanks(content.substr(equals + 1)),
+                  line_number);
   }
 
   Status openSection(std::string_view content, int line_number) {

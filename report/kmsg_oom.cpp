@@ -8,7 +8,7 @@
 #include <charconv>
 
 #include "softzone/kernel_files.h"
-#include "text_parse.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::report {
 namespace {

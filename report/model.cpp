@@ -82,17 +82,12 @@ std::optional<size_t> attributeOomKill(const OomKill& kill, const std::vector<Zo
   return std::nullopt;
 }
 
-Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now,
-                   const MachineSample* baseline, bool cover_all) {
-  Report report;
-  report.time_ms = now.time_ms;
-  if (baseline != nullptr) report.since_ms = baseline->time_ms;
-  report.proc_mem_total_bytes = now.mem_total_bytes;
-  report.sources = now.sources;
-  report.reclaim_dropped = now.reclaim_dropped;
-  report.problems = now.problems;
-  report.notes = now.notes;
+namespace {
 
+using NodeValues = std::unordered_map<int, MetricValues>;
+
+// Each node's counters since the baseline (as read without one), summed into the machine's.
+NodeValues addNodeDeltas(Report& report, const MachineSample& now, const MachineSample* baseline) {
   std::unordered_map<int, const MetricValues*> then_by_node;
   if (baseline != nullptr) {
     for (const NodeStats& node : baseline->nodes) then_by_node[node.id] = &node.values;
@@ -101,7 +96,7 @@ Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now
           "the snapshot had no reclaim trace: reclaim counts are since the trigger was installed");
     }
   }
-  std::unordered_map<int, MetricValues> node_values;
+  NodeValues node_values;
   for (const NodeStats& node : now.nodes) {
     auto then = then_by_node.find(node.id);
     MetricValues values =
@@ -110,35 +105,40 @@ Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now
     report.nodes.push_back({node.id, values});
     addInto(report.machine, values);
   }
+  return node_values;
+}
 
-  for (const ZoneInput& zone : cover_all ? coverAllNodes(zones, now) : zones) {
-    ZoneReport zone_report;
-    zone_report.zone = zone;
-    for (int id : zone.nodes.ids()) {
-      auto it = node_values.find(id);
-      if (it == node_values.end()) {
-        zone_report.missing_nodes.push_back(id);
-        continue;
-      }
-      addInto(zone_report.values, it->second);
+// A zone's sums over its nodes, and its pressure with the stall time since the baseline.
+ZoneReport zoneReport(const ZoneInput& zone, const NodeValues& node_values,
+                      const MachineSample& now, const MachineSample* baseline) {
+  ZoneReport zone_report;
+  zone_report.zone = zone;
+  for (int id : zone.nodes.ids()) {
+    auto it = node_values.find(id);
+    if (it == node_values.end()) {
+      zone_report.missing_nodes.push_back(id);
+      continue;
     }
-    zone_report.peak = zone_report.values;
-    if (auto it = now.pressure.find(zone.name); it != now.pressure.end()) {
-      zone_report.pressure = it->second;
-      uint64_t then_us = 0;
-      if (baseline != nullptr) {
-        if (auto old = baseline->pressure.find(zone.name); old != baseline->pressure.end()) {
-          then_us = old->second.some_total_us;
-        }
-      }
-      zone_report.stall_some_us = counterDelta(it->second.some_total_us, then_us);
-    } else {
-      zone_report.pressure.why_missing = zone.cgroup_path.empty() ? "no cgroup" : "not read";
-    }
-    report.zones.push_back(std::move(zone_report));
+    addInto(zone_report.values, it->second);
   }
+  zone_report.peak = zone_report.values;
+  if (auto it = now.pressure.find(zone.name); it != now.pressure.end()) {
+    zone_report.pressure = it->second;
+    uint64_t then_us = 0;
+    if (baseline != nullptr) {
+      if (auto old = baseline->pressure.find(zone.name); old != baseline->pressure.end()) {
+        then_us = old->second.some_total_us;
+      }
+    }
+    zone_report.stall_some_us = counterDelta(it->second.some_total_us, then_us);
+  } else {
+    zone_report.pressure.why_missing = zone.cgroup_path.empty() ? "no cgroup" : "not read";
+  }
+  return zone_report;
+}
 
-  // Kills since the baseline: kmsg sequence numbers only grow while the machine runs.
+// Kills since the baseline: kmsg sequence numbers only grow while the machine runs.
+void attributeOomKills(Report& report, const MachineSample& now, const MachineSample* baseline) {
   std::map<std::string, std::vector<int>> pids = now.pids;
   if (baseline != nullptr) {
     for (const auto& [name, list] : baseline->pids) {
@@ -158,7 +158,26 @@ Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now
       report.unattributed_kills.push_back(kill);
     }
   }
+}
 
+}  // namespace
+
+Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now,
+                   const MachineSample* baseline, bool cover_all) {
+  Report report;
+  report.time_ms = now.time_ms;
+  if (baseline != nullptr) report.since_ms = baseline->time_ms;
+  report.proc_mem_total_bytes = now.mem_total_bytes;
+  report.sources = now.sources;
+  report.reclaim_dropped = now.reclaim_dropped;
+  report.problems = now.problems;
+  report.notes = now.notes;
+
+  NodeValues node_values = addNodeDeltas(report, now, baseline);
+  for (const ZoneInput& zone : cover_all ? coverAllNodes(zones, now) : zones) {
+    report.zones.push_back(zoneReport(zone, node_values, now, baseline));
+  }
+  attributeOomKills(report, now, baseline);
   for (const auto& [key, value] : now.pgmigrate) {
     uint64_t then = 0;
     if (baseline != nullptr) {
@@ -173,9 +192,8 @@ Report buildReport(const std::vector<ZoneInput>& zones, const MachineSample& now
 
 void foldPeaks(Report& peak_into, const Report& report) {
   for (ZoneReport& zone : peak_into.zones) {
-    auto other = std::find_if(report.zones.begin(), report.zones.end(), [&](const ZoneReport& z) {
-      return z.zone.name == zone.zone.name;
-    });
+    auto other = std::find_if(report.zones.begin(), report.zones.end(),
+                              [&](const ZoneReport& z) { return z.zone.name == zone.zone.name; });
     if (other == report.zones.end()) continue;
     for (const MetricInfo& info : metricInfos()) {
       if (info.kind != MetricKind::kGauge) continue;

@@ -10,7 +10,7 @@
 #include <charconv>
 
 #include "softzone/kernel_files.h"
-#include "text_parse.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::report {
 namespace {
@@ -138,8 +138,6 @@ size_t findBlank(std::string_view text) {
   }
   return std::string_view::npos;
 }
-
-
 
 Error lineError(size_t line_no, std::string_view line, std::string_view what) {
   return badInput("line " + std::to_string(line_no) + " " + quoteInput(line) + ": " +
@@ -271,13 +269,15 @@ Result<ProcStat> parseProcStat(std::string_view text) {
     ++field;
     if (field == 9) {
       auto value = parseNumber<uint64_t>(token);
-      if (!value) return badInput("/proc/PID/stat: flags " + quoteInput(token) + " is not a number");
+      if (!value)
+        return badInput("/proc/PID/stat: flags " + quoteInput(token) + " is not a number");
       stat.flags = *value;
     }
     if (field == 14 || field == 15) {
       auto value = parseNumber<uint64_t>(token);
-      if (!value) return badInput("/proc/PID/stat: field " + std::to_string(field) + " " +
-                                  quoteInput(token) + " is not a number");
+      if (!value)
+        return badInput("/proc/PID/stat: field " + std::to_string(field) + " " + quoteInput(token) +
+                        " is not a number");
       ticks += *value;
     }
     if (end == std::string_view::npos) break;
@@ -307,8 +307,8 @@ void notePartial(NodeStatsRead& read, bool& ok, int id, std::string_view file,
                  const Status& status) {
   if (status) return;
   if (ok) {
-    read.problems.push_back({"node" + std::to_string(id) + "/" + std::string(file),
-                             status.error().describe()});
+    read.problems.push_back(
+        {"node" + std::to_string(id) + "/" + std::string(file), status.error().describe()});
   }
   ok = false;
 }
@@ -340,7 +340,8 @@ Result<NodeStatsRead> readNodeStatsAt(const FsRoot& fs) {
     if (!parsed) return Error(parsed.error()).withContext(fs.hostPath(meminfo_path));
     // vmstat and numastat add detail; a kernel or tree without them still has a report.
     std::string vmstat_name = name + "/" + std::string(kernel::kNodeVmstatFile);
-    Status vmstat = readSmallFile(node_dir, vmstat_name, kernel::nodeFile(id, kernel::kNodeVmstatFile), text);
+    Status vmstat =
+        readSmallFile(node_dir, vmstat_name, kernel::nodeFile(id, kernel::kNodeVmstatFile), text);
     if (vmstat) vmstat = parseNodeVmstat(text, node.values);
     bool numa_in_vmstat = vmstat && text.find("\nnuma_hit ") != std::string::npos;
     notePartial(read, read.vmstat, id, kernel::kNodeVmstatFile, vmstat);

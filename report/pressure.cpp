@@ -4,11 +4,10 @@
 #include <charconv>
 
 #include "softzone/kernel_files.h"
-#include "text_parse.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::report {
 namespace {
-
 
 // "some avg10=1.00 avg60=0.00 avg300=0.00 total=123": avg10 and total.
 Status parsePsiLine(std::string_view line, double& avg10, uint64_t& total) {
@@ -97,8 +96,8 @@ Pressure readPressureAt(const FsRoot& fs, const cpuset::CgroupChoice& cgroup,
   }
   pressure.source = Pressure::Source::kCpusetV1;
   pressure.memory_pressure = *value;
-  auto enabled = fs.readAttribute(
-      cgroupFile(cgroup.mount_point, kernel::kCpusetV1MemoryPressureEnabledFile));
+  auto enabled =
+      fs.readAttribute(cgroupFile(cgroup.mount_point, kernel::kCpusetV1MemoryPressureEnabledFile));
   pressure.v1_enabled = enabled && *enabled == "1";
   return pressure;
 }

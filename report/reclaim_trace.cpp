@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "softzone/kernel_files.h"
-#include "text_parse.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::report {
 namespace {

@@ -1,4 +1,5 @@
-// The report as a numastat-like table (zones as columns, metrics as rows, units in titles) and JSON.
+// The report as a numastat-like table (zones as columns, metrics as rows, units in titles) and
+// JSON.
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -91,30 +92,31 @@ json nullableMetric(const Report& report, const ZoneReport& zone, Metric metric)
 }
 
 json zoneToJson(const Report& report, const ZoneReport& zone) {
-  json out = {{"name", zone.zone.name},
-              {"kind", zone.zone.kind},
-              {"nodes", zone.zone.nodes.ids()},
-              {"cpus", zone.zone.cpus.format()},
-              {"cgroup", zone.zone.cgroup_path.empty() ? json(nullptr) : json(zone.zone.cgroup_path)}};
+  json out = {
+      {"name", zone.zone.name},
+      {"kind", zone.zone.kind},
+      {"nodes", zone.zone.nodes.ids()},
+      {"cpus", zone.zone.cpus.format()},
+      {"cgroup", zone.zone.cgroup_path.empty() ? json(nullptr) : json(zone.zone.cgroup_path)}};
   for (const MetricInfo& info : metricInfos()) {
     out[std::string(info.key)] = nullableMetric(report, zone, info.metric);
   }
-  out["refaults"] = report.sources.vmstat ? json(at(zone.values, Metric::kRefaultAnon) +
-                                                 at(zone.values, Metric::kRefaultFile))
-                                          : json(nullptr);
+  out["refaults"] =
+      report.sources.vmstat
+          ? json(at(zone.values, Metric::kRefaultAnon) + at(zone.values, Metric::kRefaultFile))
+          : json(nullptr);
   out["peak_mem_used_bytes"] = at(zone.peak, Metric::kMemUsed);
   out["oom_kills"] = report.sources.kmsg ? json(zone.oom_victims.size()) : json(nullptr);
   json victims = json::array();
   for (const OomKill& kill : zone.oom_victims) victims.push_back(oomKillToJson(kill));
   out["oom_victims"] = victims;
   out["pressure"] = pressureToJson(zone.pressure);
-  out["stall_some_us"] = zone.pressure.source == Pressure::Source::kPsi
-                             ? json(zone.stall_some_us)
-                             : json(nullptr);
+  out["stall_some_us"] =
+      zone.pressure.source == Pressure::Source::kPsi ? json(zone.stall_some_us) : json(nullptr);
   // The zone equivalent of a memory controller's failcnt: how often the kernel had to reclaim
   // from the zone's nodes (exact, tracepoint), see docs/reports.md.
-  out["limit_hits"] = report.sources.reclaim_trace ? json(at(zone.values, Metric::kReclaimPasses))
-                                                   : json(nullptr);
+  out["limit_hits"] =
+      report.sources.reclaim_trace ? json(at(zone.values, Metric::kReclaimPasses)) : json(nullptr);
   out["missing_nodes"] = zone.missing_nodes;
   return out;
 }
@@ -179,8 +181,13 @@ json reportToJson(const Report& report) {
   return out;
 }
 
-void renderTable(const Report& report, std::ostream& out, const TableOptions& options) {
-  std::vector<std::vector<std::string>> rows;
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+// The zone names, an underline, each zone's kind and nodes, and a Total column.
+Rows zoneHeaderRows(const Report& report) {
+  Rows rows;
   std::vector<std::string> header = {"Per-zone memory"};
   std::vector<std::string> kinds = {"Kind"};
   std::vector<std::string> nodes = {"Nodes"};
@@ -199,12 +206,18 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
   }
   rows.push_back(kinds);
   rows.push_back(nodes);
+  return rows;
+}
+
+// One row per metric whose source was read (zero rows only when asked), and peak usage.
+void addMetricRows(Rows& rows, const Report& report, const TableOptions& options) {
   for (const MetricInfo& info : metricInfos()) {
     if (!sourceAvailable(report.sources, info.source)) continue;
     uint64_t total = at(report.machine, info.metric);
     if (total == 0 && !options.show_zero_rows) continue;
     std::vector<std::string> row = {std::string(info.title)};
-    for (const ZoneReport& zone : report.zones) row.push_back(metricText(info, at(zone.values, info.metric)));
+    for (const ZoneReport& zone : report.zones)
+      row.push_back(metricText(info, at(zone.values, info.metric)));
     row.push_back(metricText(info, total));
     rows.push_back(std::move(row));
   }
@@ -213,10 +226,14 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
   });
   if (any_peak) {
     std::vector<std::string> row = {"Peak MemUsed (MiB)"};
-    for (const ZoneReport& zone : report.zones) row.push_back(mibText(at(zone.peak, Metric::kMemUsed)));
+    for (const ZoneReport& zone : report.zones)
+      row.push_back(mibText(at(zone.peak, Metric::kMemUsed)));
     row.push_back("");
     rows.push_back(std::move(row));
   }
+}
+
+void addPressureRow(Rows& rows, const Report& report) {
   // PSI percentages (v2) and v1's reclaim rate are different measures: the title says which.
   bool any_psi = false;
   bool any_v1 = false;
@@ -225,12 +242,14 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
     any_v1 |= zone.pressure.source == Pressure::Source::kCpusetV1;
   }
   bool any_pressure = any_psi || any_v1;
-  std::vector<std::string> pressure = {any_v1 && !any_psi
-                                           ? "Pressure v1 (reclaims/s x1000)"
-                                           : "Pressure some/full avg10 (%)"};
+  std::vector<std::string> pressure = {any_v1 && !any_psi ? "Pressure v1 (reclaims/s x1000)"
+                                                          : "Pressure some/full avg10 (%)"};
   for (const ZoneReport& zone : report.zones) pressure.push_back(pressureText(zone.pressure));
   pressure.push_back("");
   if (any_pressure) rows.push_back(std::move(pressure));
+}
+
+void addOomRow(Rows& rows, const Report& report, const TableOptions& options) {
   if (report.sources.kmsg) {
     std::vector<std::string> row = {"OOM kills (count)"};
     size_t total = report.unattributed_kills.size();
@@ -241,8 +260,10 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
     row.push_back(std::to_string(total));
     if (total > 0 || options.show_zero_rows) rows.push_back(std::move(row));
   }
-  printColumns(rows, out);
+}
 
+// What the table cannot show: the command, the baseline, victims, missing nodes and sources.
+void renderTableNotes(const Report& report, std::ostream& out) {
   if (report.command) {
     out << "\ncommand: " << *report.command << " exited with status "
         << (report.exit_status ? std::to_string(*report.exit_status) : "unknown") << '\n';
@@ -252,7 +273,8 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
         << " s ago; memory as of now\n";
   }
   for (const ZoneReport& zone : report.zones) {
-    if (!zone.oom_victims.empty()) out << "OOM victims in " << zone.zone.name << ": " << victimsText(zone.oom_victims) << '\n';
+    if (!zone.oom_victims.empty())
+      out << "OOM victims in " << zone.zone.name << ": " << victimsText(zone.oom_victims) << '\n';
     if (!zone.missing_nodes.empty()) {
       out << "zone " << zone.zone.name << ": no counters for nodes";
       for (int id : zone.missing_nodes) out << ' ' << id;
@@ -271,6 +293,17 @@ void renderTable(const Report& report, std::ostream& out, const TableOptions& op
   for (const SourceProblem& problem : report.problems) {
     out << "missing: " << problem.source << ": " << problem.why << '\n';
   }
+}
+
+}  // namespace
+
+void renderTable(const Report& report, std::ostream& out, const TableOptions& options) {
+  Rows rows = zoneHeaderRows(report);
+  addMetricRows(rows, report, options);
+  addPressureRow(rows, report);
+  addOomRow(rows, report, options);
+  printColumns(rows, out);
+  renderTableNotes(report, out);
 }
 
 Result<Format> parseFormat(std::string_view text) {

@@ -93,9 +93,9 @@ pid_t forkInto(int cgroup_fd) {
 Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const std::string& cgroup,
                                   const std::vector<std::string>& command,
                                   const std::string& oom_score_adj) {
-  bool v2 = backend.version() == cpuset::CgroupVersion::kV2;
+  bool clone_into = backend.canCloneInto();
   Fd cgroup_dir;
-  if (v2) {
+  if (clone_into) {
     SZ_TRY(dir, backend.openCgroupDir(cgroup));
     cgroup_dir = std::move(dir);
   }
@@ -103,17 +103,17 @@ Result<WaitingChild> startChildIn(const cpuset::CgroupBackend& backend, const st
   std::vector<char*> argv;
   for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
-  pid_t pid = forkInto(v2 ? cgroup_dir.get() : -1);
+  pid_t pid = forkInto(clone_into ? cgroup_dir.get() : -1);
   if (pid < 0) {
     pipes.closeAll();
-    return errnoError(-pid, v2 ? "clone3 into " + cgroup : std::string("fork"));
+    return errnoError(-pid, clone_into ? "clone3 into " + cgroup : std::string("fork"));
   }
   if (pid == 0) runChild(pipes, argv.data(), oom_score_adj);
   ::close(pipes.go[0]);
   ::close(pipes.failed[1]);
   WaitingChild child{pid, pipes.go[1], pipes.failed[0]};
-  if (v2) return child;
-  // v1: the kernel migrates on the move only with memory_migrate on.
+  if (clone_into) return child;
+  // Started outside, moved in: the kernel migrates on the move only with memory_migrate on.
   std::vector<pid_t> moved_pids;
   Status moved = cpuset::moveWithoutMigrating(backend, cgroup, {pid}, moved_pids);
   if (!moved) {

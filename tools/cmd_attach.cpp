@@ -1,8 +1,7 @@
 // zonectl attach NAME PID... [--no-migrate]: moves whole processes (all threads) into a partition
 // and, unless told not to, their pages onto its nodes.
-#include <charconv>
-
 #include "partition_view.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -44,12 +43,11 @@ Status cmdAttach(Context& ctx, const std::vector<std::string>& args) {
   SZ_CHECK(checkName(name));
   std::vector<pid_t> pids;
   for (const std::string& text : values["pid"].as<std::vector<std::string>>()) {
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-    if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) {
+    auto pid = parseNumber<pid_t>(text);
+    if (!pid || *pid <= 0) {
       return badInput("expected a process id, got " + quoteInput(text));
     }
-    pids.push_back(pid);
+    pids.push_back(*pid);
   }
   bool migrate = !values["no-migrate"].as<bool>();
   SZ_TRY(session, openPartitionSession(ctx, true));

@@ -62,7 +62,7 @@ Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
     (std::string(key) == "min" ? request.min_bytes : request.max_bytes) = bytes;
   }
   SZ_TRY(session, openPartitionSession(ctx, true));
-  if (request.mem_hardwall && session.backend->version() == cpuset::CgroupVersion::kV2) {
+  if (request.mem_hardwall && !session.backend->hasMemHardwall()) {
     return badInput("--mem-hardwall: cgroup v2 has no mem_hardwall (see docs/partitions.md)");
   }
   if (size) {

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <iostream>
 
-#include "softzone/page_sharing.h"
 #include "partition_view.h"
+#include "softzone/page_sharing.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -75,8 +75,8 @@ Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
   ::sigprocmask(SIG_BLOCK, &held, &before);
   pid_t helper = ::fork();
   if (helper == 0) {
-    runPutBackHelper(*session.fs, joiner, session.zones.machine_nodes.minus(zone.nodes),
-                     zone.name, ready[1], go[0]);
+    runPutBackHelper(*session.fs, joiner, session.zones.machine_nodes.minus(zone.nodes), zone.name,
+                     ready[1], go[0]);
   }
   int fork_errno = errno;
   ::close(ready[1]);
@@ -103,7 +103,7 @@ Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
 
 Status cmdExec(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("exec options");
-  options.add_options()                                                                  //
+  options.add_options()                                                                     //
       ("name", po::value<std::string>()->required()->value_name("NAME"), "partition name")  //
       ("command", po::value<std::vector<std::string>>()->required()->value_name("CMD"),
        "the command and its arguments, after --");
@@ -118,8 +118,9 @@ Status cmdExec(Context& ctx, const std::vector<std::string>& args) {
   std::vector<std::string> command = values["command"].as<std::vector<std::string>>();
   SZ_TRY(session, openPartitionSession(ctx, true));
   SZ_TRY(zone, cpuset::findPartition(session, name));
-  if (!ctx.fs.isLive()) return badInput("exec runs a command: it needs the live system, not --root");
-  if (session.backend->version() == cpuset::CgroupVersion::kV1) {
+  if (!ctx.fs.isLive())
+    return badInput("exec runs a command: it needs the live system, not --root");
+  if (session.backend->canMoveWithoutMigrating()) {
     SZ_CHECK(joinWithoutMigrating(session, name));
   } else {
     SZ_CHECK(joinPuttingBack(session, *zone));

@@ -1,8 +1,7 @@
 // zonectl migrate (--pid PID | NAME) --to NODES: moves a process's (or a partition's) pages to
 // NODES with move_pages, leaving the page cache others share, then counts what is left elsewhere.
-#include <charconv>
-
 #include "partition_view.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -35,12 +34,11 @@ Status cmdMigrate(Context& ctx, const std::vector<std::string>& args) {
     SZ_CHECK(checkName(name));
   } else {
     const std::string& text = values["pid"].as<std::string>();
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-    if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) {
+    auto pid = parseNumber<pid_t>(text);
+    if (!pid || *pid <= 0) {
       return badInput("--pid: expected a process id, got " + quoteInput(text));
     }
-    pids.push_back(pid);
+    pids.push_back(*pid);
   }
   SZ_TRY(session, openPartitionSession(ctx, true));
   NodeSet absent = to.minus(session.zones.machine_nodes);

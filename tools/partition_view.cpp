@@ -174,7 +174,7 @@ void renderZonesText(const cpuset::Session& session, const cpuset::ZoneView* onl
     out << "cgroup: " << only->cgroup_path << "\n";
     if (only->min_bytes) out << "min: " << formatSize(*only->min_bytes) << "\n";
     if (only->max_bytes) out << "max: " << formatSize(*only->max_bytes) << "\n";
-    if (session.backend->version() == cpuset::CgroupVersion::kV1) {
+    if (session.backend->hasMemHardwall()) {
       out << "mem_hardwall: " << (only->mem_hardwall ? "on" : "off") << "\n";
     }
   }

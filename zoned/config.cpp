@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "softzone/size.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::zoned {
 namespace {
 
-constexpr std::string_view kLineSpaces = " \t\r";
 constexpr std::string_view kDurationExpected = "expected a duration like 500ms, 1s or 2m";
 constexpr std::string_view kPercentExpected = "expected a percentage from 0 to 100, like 10 or 2.5";
 constexpr std::string_view kSizeOrPercentExpected =
@@ -32,21 +32,6 @@ constexpr std::string_view kListenExpected =
 constexpr int64_t kMinuteMs = 60 * 1000;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
 constexpr size_t kMaxSpecBytes = 1 << 20;  // a spec is a few hundred bytes; more is not a spec
-
-std::string_view trim(std::string_view text) {
-  size_t start = text.find_first_not_of(kLineSpaces);
-  if (start == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(kLineSpaces);
-  return text.substr(start, end - start + 1);
-}
-
-template <typename T>
-std::optional<T> wholeNumber(std::string_view text) {
-  T value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 // A plain decimal ("10", "2.5", "10%"), finite, from 0 to 100.
 std::optional<double> percentage(std::string_view text) {
@@ -65,7 +50,7 @@ std::optional<double> percentage(std::string_view text) {
 std::optional<int64_t> duration(std::string_view text) {
   size_t digits = text.find_first_not_of("0123456789");
   if (digits == 0 || digits == std::string_view::npos) return std::nullopt;
-  auto count = wholeNumber<int64_t>(text.substr(0, digits));
+  auto count = parseNumber<int64_t>(text.substr(0, digits));
   std::string_view unit = text.substr(digits);
   int64_t unit_ms = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? kMinuteMs : 0;
   if (!count || unit_ms == 0 || *count > std::numeric_limits<int64_t>::max() / unit_ms) {
@@ -90,7 +75,7 @@ std::optional<ListenAddress> listenAddress(std::string_view text) {
     address.host = "127.0.0.1";
     port = text.substr(colon + 1);
   }
-  auto number = wholeNumber<unsigned>(port);
+  auto number = parseNumber<unsigned>(port);
   if (!number || *number < 1 || *number > 65535) return std::nullopt;
   address.port = static_cast<uint16_t>(*number);
   return address;
@@ -125,7 +110,7 @@ Problem setDuration(std::string_view value, int64_t min_ms, int64_t max_ms, int6
 }
 
 Problem setCount(std::string_view value, int min, int max, int& out) {
-  auto count = wholeNumber<int>(value);
+  auto count = parseNumber<int>(value);
   std::string range = std::to_string(min) + " to " + std::to_string(max);
   if (!count || *count < min || *count > max) return "expected a whole number from " + range;
   out = *count;
@@ -133,7 +118,7 @@ Problem setCount(std::string_view value, int min, int max, int& out) {
 }
 
 Problem setRate(std::string_view value, uint64_t& out) {
-  auto rate = wholeNumber<uint64_t>(value);
+  auto rate = parseNumber<uint64_t>(value);
   if (!rate) return std::string("expected a whole number, 0 or more");
   out = *rate;
   return std::nullopt;
@@ -287,19 +272,19 @@ Result<ZonedSpec> readZonedSpecFile(const std::string& path) {
 }
 
 Result<int64_t> parseDurationMs(std::string_view text) {
-  auto ms = duration(trim(text));
+  auto ms = duration(trimBlanks(text));
   if (!ms) return badInput("duration " + quoteInput(text) + ": " + std::string(kDurationExpected));
   return *ms;
 }
 
 Result<ListenAddress> parseListenAddress(std::string_view text) {
-  auto address = listenAddress(trim(text));
+  auto address = listenAddress(trimBlanks(text));
   if (!address) return badInput("listen " + quoteInput(text) + ": " + std::string(kListenExpected));
   return *address;
 }
 
 Result<SizeOrPercent> parseSizeOrPercent(std::string_view text) {
-  text = trim(text);
+  text = trimBlanks(text);
   if (!text.empty() && text.back() == '%') {
     auto percent = percentage(text);
     if (!percent) return badInput(quoteInput(text) + ": " + std::string(kPercentExpected));

@@ -3,12 +3,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "softzone/page_placement.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::zones {
 namespace {
@@ -41,12 +42,6 @@ std::string_view nextField(std::string_view line, size_t& pos) {
   return field;
 }
 
-bool parseNumber(std::string_view text, int base, uint64_t& value) {
-  if (text.empty()) return false;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
-
 bool validPerms(std::string_view perms) {
   return perms.size() == 4 && (perms[0] == 'r' || perms[0] == '-') &&
          (perms[1] == 'w' || perms[1] == '-') && (perms[2] == 'x' || perms[2] == '-') &&
@@ -55,9 +50,8 @@ bool validPerms(std::string_view perms) {
 
 bool validDevice(std::string_view device) {
   size_t colon = device.find(':');
-  uint64_t ignored = 0;
-  return colon != std::string_view::npos && parseNumber(device.substr(0, colon), 16, ignored) &&
-         parseNumber(device.substr(colon + 1), 16, ignored);
+  return colon != std::string_view::npos && parseNumber<uint64_t>(device.substr(0, colon), 16) &&
+         parseNumber<uint64_t>(device.substr(colon + 1), 16);
 }
 
 // The path starts after the padding; when the padding is not the kernel's (a hand-written or
@@ -82,14 +76,23 @@ Result<MapRange> parseMapsLine(std::string_view line) {
   std::string_view inode = nextField(line, pos);
   MapRange range;
   size_t dash = span.find('-');
-  if (dash == std::string_view::npos || !parseNumber(span.substr(0, dash), 16, range.start) ||
-      !parseNumber(span.substr(dash + 1), 16, range.end) || range.end < range.start) {
-    return badInput("bad address range " + quoteInput(span));
+  std::optional<uint64_t> start;
+  std::optional<uint64_t> end;
+  if (dash != std::string_view::npos) {
+    start = parseNumber<uint64_t>(span.substr(0, dash), 16);
+    end = parseNumber<uint64_t>(span.substr(dash + 1), 16);
   }
+  if (!start || !end || *end < *start) return badInput("bad address range " + quoteInput(span));
+  range.start = *start;
+  range.end = *end;
   if (!validPerms(perms)) return badInput("bad permissions " + quoteInput(perms));
-  if (!parseNumber(offset, 16, range.offset)) return badInput("bad offset " + quoteInput(offset));
+  auto offset_value = parseNumber<uint64_t>(offset, 16);
+  if (!offset_value) return badInput("bad offset " + quoteInput(offset));
+  range.offset = *offset_value;
   if (!validDevice(device)) return badInput("bad device " + quoteInput(device));
-  if (!parseNumber(inode, 10, range.inode)) return badInput("bad inode " + quoteInput(inode));
+  auto inode_value = parseNumber<uint64_t>(inode);
+  if (!inode_value) return badInput("bad inode " + quoteInput(inode));
+  range.inode = *inode_value;
   range.perms = perms;
   range.device = device;
   range.path = pathAfter(line, pos);
@@ -117,9 +120,8 @@ bool isNumaMapsField(std::string_view word) {
     if (word.starts_with(key)) return true;
   }
   size_t equals = word.find('=');
-  uint64_t ignored = 0;
   return word.size() > 1 && word[0] == 'N' && equals != std::string_view::npos &&
-         parseNumber(word.substr(1, equals - 1), 10, ignored);
+         parseNumber<uint64_t>(word.substr(1, equals - 1));
 }
 
 std::vector<std::string_view> splitWords(std::string_view line) {
@@ -137,9 +139,9 @@ std::vector<std::string_view> splitWords(std::string_view line) {
 Result<NumaMapsEntry> parseNumaMapsLine(std::string_view line, uint64_t page_bytes) {
   std::vector<std::string_view> words = splitWords(line);
   NumaMapsEntry entry;
-  if (words.size() < 2 || !parseNumber(words[0], 16, entry.start)) {
-    return badInput("bad numa_maps line " + quoteInput(line));
-  }
+  auto start = words.size() < 2 ? std::nullopt : parseNumber<uint64_t>(words[0], 16);
+  if (!start) return badInput("bad numa_maps line " + quoteInput(line));
+  entry.start = *start;
   entry.policy = words[1];
   uint64_t unit_kib = page_bytes / 1024;  // kernelpagesize_kB is absent on old kernels
   std::map<int, uint64_t> counts;
@@ -147,17 +149,16 @@ Result<NumaMapsEntry> parseNumaMapsLine(std::string_view line, uint64_t page_byt
     std::string_view word = words[i - 1];
     size_t equals = word.find('=');
     if (word.starts_with(kPageSizeKey)) {
-      if (!parseNumber(word.substr(kPageSizeKey.size()), 10, unit_kib) || unit_kib == 0) {
+      auto unit = parseNumber<uint64_t>(word.substr(kPageSizeKey.size()));
+      if (!unit || *unit == 0)
         return badInput("bad page size in numa_maps line " + quoteInput(line));
-      }
+      unit_kib = *unit;
     } else if (word[0] == 'N') {
-      uint64_t node = 0;
-      uint64_t pages = 0;
-      parseNumber(word.substr(1, equals - 1), 10, node);
-      if (!parseNumber(word.substr(equals + 1), 10, pages)) {
-        return badInput("bad page count in numa_maps line " + quoteInput(line));
-      }
-      counts[static_cast<int>(node)] += pages;
+      // isNumaMapsField has checked the node number.
+      uint64_t node = parseNumber<uint64_t>(word.substr(1, equals - 1)).value_or(0);
+      auto pages = parseNumber<uint64_t>(word.substr(equals + 1));
+      if (!pages) return badInput("bad page count in numa_maps line " + quoteInput(line));
+      counts[static_cast<int>(node)] += *pages;
     }
   }
   // Hugetlb mappings count huge pages; everything here is in base pages.
@@ -241,9 +242,8 @@ Result<std::vector<pid_t>> listThreadsAt(const FsRoot& root, pid_t pid) {
   std::vector<pid_t> tids;
   tids.reserve(names->size());
   for (const std::string& name : *names) {
-    uint64_t tid = 0;
     // Anything else in task/ is not a thread; procfs has nothing else there today.
-    if (parseNumber(name, 10, tid)) tids.push_back(static_cast<pid_t>(tid));
+    if (auto tid = parseNumber<uint64_t>(name)) tids.push_back(static_cast<pid_t>(*tid));
   }
   std::sort(tids.begin(), tids.end());
   return tids;

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "softzone/kernel_files.h"
+#include "softzone/text_parse.h"
 
 namespace softzone::zones {
 namespace {
@@ -40,11 +41,8 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 // A whole unsigned decimal number, nothing around it (from_chars alone would take a '-').
 template <typename Int>
 std::optional<Int> parseWholeNumber(std::string_view text) {
-  if (text.empty() || text.front() == '-') return std::nullopt;
-  Int value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
+  if (text.starts_with('-')) return std::nullopt;
+  return parseNumber<Int>(text);
 }
 
 // Splits on runs of spaces and tabs.

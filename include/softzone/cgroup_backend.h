@@ -70,14 +70,25 @@ class CgroupBackend {
   // Which line of /proc/PID/cgroup names a process's cpuset (zones::readProcessCgroupAt): v1's
   // line of the cpuset controller, "" for v2's single line.
   virtual std::string_view procCgroupController() const noexcept = 0;
+  // clone3(2)'s CLONE_INTO_CGROUP (v2): a child starts in the cgroup, no move and no migration.
+  // v1 cannot: a child is started outside and moved in.
+  virtual bool canCloneInto() const noexcept = 0;
+  // Whether a move into a cgroup can be made without the kernel migrating the pages (v1: with
+  // memory_migrate off for the move). v2 migrates on every attach and every mems write.
+  virtual bool canMoveWithoutMigrating() const noexcept = 0;
+  // v1's cpuset.mem_hardwall; v2 has none.
+  virtual bool hasMemHardwall() const noexcept = 0;
+  // Whether a child cgroup may have no cpuset files and use its parent's nodes (v2, when the
+  // parent's subtree_control lacks +cpuset); every v1 cpuset has them.
+  virtual bool childMayLackCpuset() const noexcept = 0;
 
   // --- reading; `cgroup` is relative to the mount, "" the root cgroup ---
   bool exists(std::string_view cgroup) const;
   Result<NodeSet> readMems(std::string_view cgroup) const;
   Result<NodeSet> readCpus(std::string_view cgroup) const;
   // What the kernel enforces (the parent's when the cgroup's own list is empty, on v2).
-  Result<NodeSet> readEffectiveMems(std::string_view cgroup) const;
-  Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const;
+  virtual Result<NodeSet> readEffectiveMems(std::string_view cgroup) const = 0;
+  virtual Result<NodeSet> readEffectiveCpus(std::string_view cgroup) const = 0;
   // Processes (thread group ids) of this one cgroup, ascending.
   Result<std::vector<pid_t>> readProcs(std::string_view cgroup) const;
   // A partition is a subtree: container runtimes and systemd make cgroups below it. The cgroup

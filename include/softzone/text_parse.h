@@ -1,16 +1,18 @@
-// Small text helpers the report library's parsers share (not part of its interface): kernel files
-// and kmsg records are parsed strictly, a number is the whole token or nothing.
+// Text helpers every fixed-layout parser shares (kernel files, kmsg records, pid files, specs): a
+// number is the whole token or nothing, blanks are trimmed the same way everywhere.
 #pragma once
 
 #include <charconv>
 #include <cstddef>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include "softzone/result.h"
 
-namespace softzone::report {
+namespace softzone {
 
+// The blanks of one line: a '\n' ends the line and never counts as a blank.
 inline bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 // Hand-rolled rather than find_first_not_of: it runs once per line of up to 1024 nodes' files.
@@ -23,11 +25,19 @@ inline std::string_view trimBlanks(std::string_view text) {
 }
 
 // The whole of `text` as a T: no sign where T has none, no spaces, no trailing characters.
+// Integers may give a base (16 for /proc/PID/maps addresses).
 template <typename T>
-std::optional<T> parseNumber(std::string_view text) {
+std::optional<T> parseNumber(std::string_view text, int base = 10) {
   T value{};
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  std::from_chars_result parsed{};
+  if constexpr (std::is_integral_v<T>) {
+    parsed = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  } else {
+    parsed = std::from_chars(text.data(), text.data() + text.size(), value);
+  }
+  if (text.empty() || parsed.ec != std::errc() || parsed.ptr != text.data() + text.size()) {
+    return std::nullopt;
+  }
   return value;
 }
 
@@ -46,4 +56,4 @@ Status forEachLine(std::string_view text, Fn&& fn) {
   return {};
 }
 
-}  // namespace softzone::report
+}  // namespace softzone
