@@ -20,7 +20,7 @@ max = ${ALL_MIB}M
 [zoned]
 interval = 250ms
 sustain = 2
-headroom = 30%
+headroom = 50%
 free_low = 10%
 cooldown = 1s
 max_moves_per_minute = 60
@@ -45,23 +45,28 @@ until grep -q "zoned: reloaded" "$ZONED_LOG"; do
 done
 zoned_stop
 
-# Six and a half nodes' worth, written at 20 MiB/s and touched all along: a needs every node.
+# Six and a half nodes' worth, written at 10 MiB/s and touched all along: a needs every node. Half
+# of a's memory as headroom: between two zoned processes nothing grows a.
 ANON=$((ALL_MIB - NODE_MIB / 2))
 HOLD_STATUS=/tmp/a.status
 last_status=
-zonectl exec a -- memhold --mib "$ANON" --ramp 20 --touch on --status "$HOLD_STATUS" &
+zonectl exec a -- memhold --mib "$ANON" --ramp 10 --touch on --status "$HOLD_STATUS" &
 HOLD_PID=$!
 for at in journal grow migrate shrink verify state; do
   step "zoned killed after resize.$at of a lend"
   before=$(mems_of a)
   SOFTZONE_TEST_STOP_AT=resize.$at zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
   ZONED_PID=$!
+  # zoned dies at the step of its next lend; a's workload must live until then.
+  while kill -0 "$ZONED_PID" 2>/dev/null; do
+    kill -0 "$HOLD_PID" 2>/dev/null || fail "a's workload died before zoned reached resize.$at: $(dmesg | grep 'Killed process' | tail -1)"
+    sleep 0.2
+  done
   set +e
   wait "$ZONED_PID"
   status=$?
   set -e
   [ "$status" -eq 137 ] || fail "zoned was not killed at resize.$at (exit $status)"
-  kill -0 "$HOLD_PID" || fail "a's workload died"
   echo "a had $before, has $(mems_of a) at the kill"
   [ -e /run/softzone/journal.json ] || fail "no journal left by a kill after resize.$at"
   zoned_start
