@@ -10,6 +10,7 @@
 #include <set>
 
 #include "softzone/kernel_files.h"
+#include "softzone/op_lock.h"
 #include "softzone/text_parse.h"
 
 namespace softzone::cpuset {
@@ -325,7 +326,10 @@ Status CgroupBackend::moveProcess(std::string_view cgroup, pid_t pid) const {
 
 Status CgroupBackend::moveProcesses(std::string_view cgroup, const std::vector<pid_t>& pids,
                                     bool migrate, std::vector<pid_t>& moved) const {
-  if (!migrate) SZ_CHECK(setMemoryMigrate(cgroup, false));
+  if (!migrate) {
+    SZ_CHECK(setMemoryMigrate(cgroup, false));
+    stopPointForTests("cgroup.migrate_off");
+  }
   Status all = {};
   for (pid_t pid : pids) {
     all = moveProcess(cgroup, pid);

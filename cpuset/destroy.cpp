@@ -16,6 +16,7 @@ Status emptySubtree(const Session& session, const std::string& cgroup,
   for (int round = 0; round < kEmptyRounds; ++round) {
     SZ_TRY(pids, session.backend->readSubtreeProcs(cgroup));
     if (pids.empty()) return {};
+    stopPointForTests("destroy.procs");
     for (pid_t pid : pids) {
       Status moved = session.backend->moveProcessFrom(*session.fs, cgroup, destination, pid);
       if (moved) {

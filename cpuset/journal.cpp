@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -26,14 +27,39 @@ Result<OpLock> OpLock::acquire(const FsRoot& fs) {
   return OpLock(std::move(fd));
 }
 
+bool isDeclaredStopPoint(std::string_view step) {
+  constexpr std::string_view kActions = "apply.action.";
+  if (step.substr(0, kActions.size()) == kActions && step.size() > kActions.size() &&
+      step.find_first_not_of("0123456789", kActions.size()) == std::string_view::npos) {
+    step = "apply.action.N";
+  }
+  for (std::string_view declared : kStopPoints) {
+    if (declared == step) return true;
+  }
+  return false;
+}
+
 void stopPointForTests(std::string_view step) {
 #ifndef SOFTZONE_TEST_HOOKS
-  // A production build has no stop points: an environment variable must not be able to kill a
-  // root tool half-way through an operation.
+  // A production build has no stop points: an environment variable must not be able to kill or
+  // stop a root tool half-way through an operation.
   (void)step;
 #else
+  if (!isDeclaredStopPoint(step)) {
+    // A step the fault-injection tests do not know of would never be killed at: fail loudly.
+    std::fprintf(stderr, "zonectl: stop point '%.*s' is not in kStopPoints (op_lock.h)\n",
+                 static_cast<int>(step.size()), step.data());
+    std::abort();
+  }
   const char* stop = std::getenv(std::string(kTestStopEnv).c_str());
   if (stop != nullptr && step == stop) ::kill(::getpid(), SIGKILL);
+  std::string pause_env(kTestPauseEnv);
+  const char* pause = std::getenv(pause_env.c_str());
+  if (pause != nullptr && step == pause) {
+    // Once: a point passed again later in the run (pages.pids) goes on.
+    ::unsetenv(pause_env.c_str());
+    ::kill(::getpid(), SIGSTOP);
+  }
 #endif
 }
 

@@ -142,6 +142,7 @@ MigrationTotals migrateProcesses(const Session& session, const std::vector<pid_t
     for (pid_t pid : pids) totals.processes_failed.push_back({pid, live.error().describe()});
     return totals;
   }
+  stopPointForTests("pages.pids");
   zones::MoveOptions options = moveOptionsFor(session, to, workers);
   for (pid_t pid : pids) {
     const zones::PagesToLeave* kept = pagesLeftBy(leave, pid);

@@ -42,6 +42,9 @@ Status rollBackCreate(Session& session, const std::string& name);
 Status runResize(Session& session, JournalEntry& entry, ResizeReport& report);
 Status rollBackResize(Session& session, const json& args);
 Status runDestroy(Session& session, JournalEntry& entry, DestroyReport& report);
+Status runAttach(Session& session, JournalEntry& entry, AttachReport& report);
+// An attach is not rolled back: what moved in stays, and is finished (attach.cpp).
+Result<std::string> recoverAttach(Session& session, const JournalEntry& entry);
 
 // What running a journaled operation came to when it did not end half-way: completed, or
 // rolled back (`ran` then holds why it had to be).

@@ -55,6 +55,10 @@ Result<EntryOutcome> runEntry(Session& session, JournalEntry& entry) {
     if (!destroyed) return std::move(destroyed).error().withContext("destroying " + name);
     return EntryOutcome{{}, "completed: destroy " + name};
   }
+  if (entry.op == "attach") {
+    SZ_TRY(line, recoverAttach(session, entry));
+    return EntryOutcome{{}, line};
+  }
   return mismatch("the journal names an unknown operation " + quoteInput(entry.op));
 }
 

@@ -2,6 +2,7 @@
 // interleave; and the test hook that stops zonectl dead at a named step.
 #pragma once
 
+#include <array>
 #include <string_view>
 
 #include "softzone/fs_root.h"
@@ -29,8 +30,38 @@ class OpLock {
   Fd fd_;
 };
 
-// SIGKILLs the process when SOFTZONE_TEST_STOP_AT names `step` (after the step is done); a no-op
-// unless built with SOFTZONE_TEST_HOOKS.
+// Tests only, as kTestStopEnv: SOFTZONE_TEST_PAUSE_AT=<step> makes zonectl stop itself (SIGSTOP)
+// right after that step until sent SIGCONT, so a test can change the system in between (a pid
+// reused while zonectl holds a list of pids it read).
+inline constexpr std::string_view kTestPauseEnv = "SOFTZONE_TEST_PAUSE_AT";
+
+// Every point stopPointForTests is called with: the journaled steps of each operation
+// ("create.cgroup" is create's journal written with step "cgroup") and a few points between them
+// where a kill or a pause matters. "apply.action.N" stands for apply's N-th action (1, 2, ...).
+// Guest tests kill zonectl at each (tests/vm/guest/stop-points lists which case covers which;
+// a unit test checks that list against this one), and a test build aborts at a point missing here,
+// so a new step cannot go untested unnoticed.
+// clang-format off
+inline constexpr std::array<std::string_view, 22> kStopPoints = {
+    "create.journal", "create.cgroup", "create.state",
+    "resize.journal", "resize.grow", "resize.migrate", "resize.shrink", "resize.verify",
+    "resize.state",
+    // destroy.procs: the pids of the partition read, none moved yet.
+    "destroy.journal", "destroy.procs", "destroy.tasks", "destroy.rmdir", "destroy.state",
+    "attach.journal", "attach.cgroup", "attach.pages",
+    "apply.journal", "apply.zones", "apply.action.N",
+    // v1: memory_migrate is off while processes are written into a cgroup without migrating.
+    "cgroup.migrate_off",
+    // The pids whose pages are about to be moved have been read (a resize, an attach).
+    "pages.pids",
+};  // clang-format on
+
+// Whether `step` is one of kStopPoints ("apply.action.7" is apply.action.N).
+bool isDeclaredStopPoint(std::string_view step);
+
+// SIGKILLs the process when SOFTZONE_TEST_STOP_AT names `step`, and stops it (SIGSTOP) when
+// SOFTZONE_TEST_PAUSE_AT does (after the step is done); a no-op unless built with
+// SOFTZONE_TEST_HOOKS. There, a step missing from kStopPoints aborts.
 void stopPointForTests(std::string_view step);
 
 }  // namespace softzone::cpuset

@@ -6,14 +6,18 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support/fake_tree.h"
+#include "support/pid_namespace.h"
 
 namespace softzone::cache::detail {
 namespace {
@@ -110,6 +114,57 @@ TEST_F(KeeperRecordTest, ARecordedKeeperIsOpenedOnlyWhileItIsTheProcessRecorded)
   // The pid alone (an older pid file): trusted by comm before, not any more.
   std::ofstream(dir() + "/k.pid") << ::getpid() << "\n";
   EXPECT_FALSE(openRecordedKeeper(*opened, "k.pid", *comm, proc_));
+}
+
+// The race the old keeper lost (it knew its process by comm alone): the recorded keeper exits, is
+// reaped, and a newcomer named like a keeper gets its pid (clone3 set_tid, in a pid namespace of
+// the test's own). Nothing may be opened, so nothing is signalled.
+TEST_F(KeeperRecordTest, AKeepersPidTakenByANewcomerOfTheSameNameIsNotOpened) {
+  auto opened = openPidDir(dir());
+  ASSERT_TRUE(opened) << opened.error().describe();
+  const Fd& pid_dir = *opened;
+  auto run = softzone::testing::runInPidNamespace([&pid_dir]() -> std::string {
+    auto proc = FsRoot::live();
+    if (!proc) return "FsRoot: " + proc.error().describe();
+    auto keeper_like = [] {
+      ::prctl(PR_SET_NAME, "sz-keep-test");
+      ::pause();
+    };
+    // Until a child has named itself, /proc shows the test's name: wait for it (up to 1 s).
+    auto named = [&proc](pid_t pid) {
+      std::string comm_file = "/proc/" + std::to_string(pid) + "/comm";
+      for (int i = 0; i < 500 && proc->readAttribute(comm_file).value_or("") != "sz-keep-test";
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    };
+    pid_t keeper = ::fork();
+    if (keeper < 0) return "fork failed";
+    if (keeper == 0) {
+      keeper_like();
+      ::_exit(0);
+    }
+    named(keeper);
+    auto id = readProcessId(*proc, keeper);
+    if (!id) return "readProcessId: " + id.error().describe();
+    if (!writePidFile(pid_dir, "k.pid", *id)) return "writePidFile failed";
+    if (!openRecordedKeeper(pid_dir, "k.pid", "sz-keep-test", *proc)) {
+      return "the recorded keeper itself is not opened";
+    }
+    softzone::testing::endAndReap(keeper);
+    // Start times count clock ticks (10 ms): the newcomer starts in a later one, as any process
+    // that gets a freed pid in real life does.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    pid_t newcomer = softzone::testing::forkWithPid(keeper, keeper_like);
+    if (newcomer != keeper) return "clone3 set_tid gave " + std::to_string(newcomer);
+    named(newcomer);
+    if (openRecordedKeeper(pid_dir, "k.pid", "sz-keep-test", *proc)) {
+      return "a newcomer with the keeper's pid and name is taken for the keeper";
+    }
+    return "";
+  });
+  if (!run.ran) GTEST_SKIP() << "no pid namespace of our own here: " << run.skipped_why;
+  EXPECT_EQ(run.failure, "");
 }
 
 }  // namespace

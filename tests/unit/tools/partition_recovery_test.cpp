@@ -177,6 +177,24 @@ TEST_P(PartitionRecoveryTest, APartitionIsItsSubtree) {
   EXPECT_FALSE(fs::exists(tree_.hostPath(cgroup("softzone/a"))));
 }
 
+// An attach killed while v1's memory_migrate was off (between the two writes around the cgroup
+// move): the recovery turns it on again, or the partition's next resize would move nothing of
+// its tasks. The old code had no journal for attach, so nothing ever turned it on.
+TEST_P(PartitionRecoveryTest, AnAttachKilledWithMemoryMigrateOffIsRecovered) {
+  ASSERT_EQ(run({"create", "a", "--nodes", "2-3"}).exit_status, 0);
+  std::string migrate_file = cgroup("softzone/a/cpuset.memory_migrate");
+  if (v1()) tree_.put(migrate_file, "0\n");
+  tree_.put(kJournal, R"({"op": "attach", "args": {"name": "a", "pids": [4242], "migrate": true},)"
+                      R"( "step": "journal"})");
+  Outcome recovered = run({"recover"});
+  ASSERT_EQ(recovered.exit_status, 0) << recovered.err;
+  EXPECT_THAT(recovered.out + recovered.err, HasSubstr("completed: attach a"));
+  EXPECT_FALSE(journalThere());
+  if (v1()) {
+    EXPECT_EQ(slurp(tree_.hostPath(migrate_file)).substr(0, 1), "1");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, PartitionRecoveryTest,
                          ::testing::Values("debian-6.1-fake8-v1", "debian-6.12-fake16-v2"),
                          softzone::testing::fixtureTestName);

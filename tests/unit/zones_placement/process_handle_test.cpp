@@ -10,6 +10,8 @@
 
 #include <cerrno>
 
+#include "support/pid_namespace.h"
+
 namespace softzone::zones {
 namespace {
 
@@ -43,6 +45,32 @@ TEST(ProcessHandle, NoSuchProcessIsGone) {
   auto handle = ProcessHandle::open(child);
   ASSERT_FALSE(handle);
   EXPECT_EQ(handle.error().code(), std::error_code(ESRCH, std::generic_category()));
+}
+
+// The race itself: a process held by a pidfd exits, is reaped, and its pid goes to a newcomer
+// (clone3 set_tid, in a pid namespace of the test's own). The handle must say its process is
+// gone rather than pass for the newcomer; only a fresh open names the newcomer.
+TEST(ProcessHandle, AHandleRefusesThePidsNextOwner) {
+  auto run = softzone::testing::runInPidNamespace([]() -> std::string {
+    pid_t first = ::fork();
+    if (first < 0) return "fork failed";
+    if (first == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    auto handle = ProcessHandle::open(first);
+    if (!handle) return "open: " + handle.error().describe();
+    if (handle->exited()) return "a live process reads as exited";
+    softzone::testing::endAndReap(first);
+    pid_t newcomer = softzone::testing::forkWithPid(first, [] { ::pause(); });
+    if (newcomer != first) return "clone3 set_tid gave " + std::to_string(newcomer);
+    if (!handle->exited()) return "the handle passes its pid's next owner for its own process";
+    auto fresh = ProcessHandle::open(first);
+    if (!fresh || fresh->exited()) return "a fresh open does not name the newcomer";
+    return "";
+  });
+  if (!run.ran) GTEST_SKIP() << "no pid namespace of our own here: " << run.skipped_why;
+  EXPECT_EQ(run.failure, "");
 }
 
 TEST(ProcessCgroup, TakesTheV2LineOrTheV1ControllersLineByItsLayout) {

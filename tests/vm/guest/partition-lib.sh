@@ -45,3 +45,24 @@ expect_nodes() {
   got=$(nodes_of "$3" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
   [ "$want" = "$got" ] || fail "$1: expected nodes '$2', got '$3'"
 }
+
+# stop_points CASE PREFIX: the points tests/vm/guest/stop-points gives CASE that begin with
+# PREFIX, on this guest's cgroup version, in the list's order.
+stop_points() {
+  awk -v case="$1" -v prefix="$2" -v cgroup="$SOFTZONE_CGROUP" \
+    '!/^#/ && NF >= 2 && $2 == case && index($1, prefix) == 1 && (NF < 3 || $3 == cgroup) { print $1 }' \
+    /tests/stop-points
+}
+
+# killed_at STEP CMD...: runs CMD with the stop hook at STEP; it must die of SIGKILL there and
+# leave its journal.
+killed_at() {
+  at=$1
+  shift
+  set +e
+  SOFTZONE_TEST_STOP_AT=$at "$@"
+  got=$?
+  set -e
+  expect_eq "exit status of '$*' stopped at $at" 137 "$got"
+  [ -e /run/softzone/journal.json ] || fail "no journal after a kill at $at"
+}

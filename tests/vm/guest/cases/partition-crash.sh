@@ -11,25 +11,15 @@ pick_nodes
 A=${SRC%,*} B=${SRC#*,} C=${DST%,*}
 echo "resize between nodes $A and $B; scratch node $C"
 
-# killed_at STEP CMD...: runs CMD with the stop hook at STEP; it must die of SIGKILL there.
-killed_at() {
-  at=$1
-  shift
-  set +e
-  SOFTZONE_TEST_STOP_AT=$at "$@"
-  got=$?
-  set -e
-  expect_eq "exit status of '$*' stopped at $at" 137 "$got"
-  [ -e /run/softzone/journal.json ] || fail "no journal after a kill at $at"
-}
-
 zonectl create p --nodes "$A"
 # --touch on: memhold rewrites its pages continuously, also while zonectl dies and recovers.
 HOLD_ARGS="--touch on" hold_start 100
 zonectl attach p "$HOLD_PID"
 cur=$A
 round=0
-for at in journal grow migrate shrink verify state; do
+resize_points=$(stop_points partition-crash resize. | sed 's/^resize\.//')
+[ -n "$resize_points" ] || fail "no resize points in /tests/stop-points"
+for at in $resize_points; do
   step "resize killed after resize.$at"
   if [ "$cur" = "$A" ]; then next=$B; else next=$A; fi
   killed_at "resize.$at" zonectl resize p --nodes "$next"
@@ -73,7 +63,10 @@ done
 cat "$spec"
 zonectl plan "$spec"
 
-for at in apply.journal apply.zones create.journal create.cgroup create.state apply.action.1 apply.action.2; do
+# apply's own points (apply.action.N: its first and second action), and create's inside it.
+apply_points=$(stop_points partition-crash apply. | sed 's/^apply\.action\.N$/apply.action.1 apply.action.2/')
+[ -n "$apply_points" ] || fail "no apply points in /tests/stop-points"
+for at in $apply_points create.journal create.cgroup create.state; do
   step "apply killed after $at"
   for name in web db; do
     if [ -d "$CG/softzone/$name" ]; then zonectl destroy "$name"; fi
