@@ -181,6 +181,26 @@ TEST(PolicyTest, FreeMemoryFallingWithoutAStallIsNotIdle) {
   EXPECT_EQ(m.memory["web"].idle_since_ms, std::nullopt);
 }
 
+// A slow ramp into a big partition: 2.5 MiB a sample into 1.25 GiB (10 MiB/s at 250 ms) is still
+// allocating; it was once measured against 1/200 of the partition and taken for idle.
+TEST(PolicyTest, ASlowRampIntoABigPartitionIsNotIdle) {
+  Machine m = webAndFreePool();
+  m.config.headroom = SizeOrPercent{0, 50, true};
+  m.config.sustain = 2;
+  std::vector<int> ids = {1, 2, 3, 4, 5};
+  uint64_t free = 300 * kMiB;  // of 1.25G: under half
+  std::vector<Decision> grown;
+  for (int i = 0; i < 4 && grown.empty(); ++i) {
+    m["web"].nodes.clear();
+    for (int id : ids) m["web"].nodes.push_back(node(id, free / ids.size()));
+    m["web"].limits.max_bytes = 8 * kNodeBytes;
+    grown = moves(m.sample());
+    free -= 5 * kMiB / 2;
+  }
+  ASSERT_EQ(grown.size(), 1u);
+  EXPECT_THAT(grown[0].why, HasSubstr("< headroom"));
+}
+
 TEST(PolicyTest, AFullPartitionThatStoppedAllocatingIsIdleAgain) {
   Machine m = webAndFreePool();
   m.config.headroom = SizeOrPercent{0, 30, true};

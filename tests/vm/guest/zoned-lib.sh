@@ -50,7 +50,8 @@ wait_ready() {
   tries=$(($3 * 5))
   while :; do
     case "$(cat "$2" 2>/dev/null || true)" in ready*) return 0 ;; esac
-    kill -0 "$1" 2>/dev/null || fail "memhold $1 died before it was ready: $(dmesg | grep -E 'oom-kill|Killed process' | tail -2); zoned: $(tail -5 "$ZONED_LOG")"
+    state=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != Z ] || fail "memhold $1 died before it was ready: $(dmesg | grep -E 'oom-kill|Killed process' | tail -2); zoned: $(tail -5 "$ZONED_LOG")"
     tries=$((tries - 1))
     [ "$tries" -gt 0 ] || fail "memhold $1 not ready in $3 s: $(cat "$2")"
     sleep 0.2

@@ -12,11 +12,12 @@
 ALL_MIB=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | awk '{ s += $1 } END { print s }')
 NODE_MIB=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n | head -1)
 zonectl create a --nodes 1
+# max: every node (MemTotal rounded down to MiB per node would leave the last one out).
 cat >"$ZONED_CONFIG" <<CONFIG
 [partition.a]
 memory = ${NODE_MIB}M
 min = ${NODE_MIB}M
-max = ${ALL_MIB}M
+max = $((ALL_MIB + 64))M
 [zoned]
 interval = 250ms
 sustain = 2

@@ -80,12 +80,13 @@ echo "free nodes: $(echo $free_nodes)"
 spare=$(echo "$free_nodes" | awk '{ n[NR] = $0 } END { for (i = 1; i <= NR - 2; i++) print n[i] }' | tr '\n' ',' | sed 's/,$//')
 if [ -n "$spare" ]; then zonectl create pad --nodes "$spare"; fi
 # The reader is done; its cache is dropped so that what a holds is its processes' memory. A
-# second workload spreads its pages over every node of a (interleaved): whichever node zoned takes
-# back, some of a's pages must move off it first.
+# second workload spreads its pages over every node of a (interleaved, in 4 KiB pages: a huge page
+# asked of a full node stalled in compaction for minutes under emulation): whichever node zoned
+# takes back, some of a's pages must move off it first.
 echo 1 >/proc/sys/vm/drop_caches
 SPREAD_STATUS=/tmp/a2.status
-zonectl exec a -- numactl --interleave=all memhold --mib $((30 * $(count_nodes "$(mems_of a)"))) \
-  --seed 2 --status "$SPREAD_STATUS" &
+zonectl exec a -- numactl --interleave=all memhold --mib $((20 * $(count_nodes "$(mems_of a)"))) \
+  --seed 2 --thp off --status "$SPREAD_STATUS" &
 SPREAD_PID=$!
 wait_ready "$SPREAD_PID" "$SPREAD_STATUS" 300
 A_NODES_BEFORE=$(mems_of a)
