@@ -46,9 +46,10 @@ until grep -q "zoned: reloaded" "$ZONED_LOG"; do
 done
 zoned_stop
 
-# Six and a half nodes' worth, written at 10 MiB/s and touched all along: a needs every node. Half
-# of a's memory as headroom: between two zoned processes nothing grows a.
-ANON=$((ALL_MIB - NODE_MIB / 2))
+# Six nodes' worth (what seven hold, less their own overhead), written at 10 MiB/s and touched
+# all along: a needs every node. Half of a's memory as headroom: between two zoned processes
+# nothing grows a.
+ANON=$((ALL_MIB - NODE_MIB))
 HOLD_STATUS=/tmp/a.status
 last_status=
 zonectl exec a -- memhold --mib "$ANON" --ramp 10 --touch on --status "$HOLD_STATUS" &

@@ -13,6 +13,7 @@
 # enough); max: the four largest together (any four fit, five do not).
 sizes=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
 NODE_MIB=$(echo "$sizes" | head -1)
+LARGE_MIB=$(echo "$sizes" | tail -1)
 MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 } END { print s }')
 echo "node sizes (MiB): $(echo "$sizes" | tr '\n' ' '); min ${NODE_MIB}M, max ${MAX_MIB}M"
 zonectl create a --nodes 1 --min "${NODE_MIB}M" --max "${MAX_MIB}M"
@@ -53,7 +54,7 @@ headroom = 30%
 free_low = 10%
 cooldown = 5s
 max_moves_per_minute = 30
-idle_for = 10s
+idle_for = 5s
 metrics_textfile = $SOFTZONE_OUT/softzone.prom
 CONFIG
 zoned_start
@@ -80,17 +81,24 @@ echo "free nodes: $(echo $free_nodes)"
 spare=$(echo "$free_nodes" | awk '{ n[NR] = $0 } END { for (i = 1; i <= NR - 2; i++) print n[i] }' | tr '\n' ',' | sed 's/,$//')
 if [ -n "$spare" ]; then zonectl create pad --nodes "$spare"; fi
 # The reader is done; its cache is dropped so that what a holds is its processes' memory. A
-# second workload spreads its pages over every node of a (interleaved, in 4 KiB pages: a huge page
-# asked of a full node stalled in compaction for minutes under emulation): whichever node zoned
-# takes back, some of a's pages must move off it first.
+# second workload spreads its pages over the nodes of a that have room (interleaved, in 4 KiB
+# pages): zoned takes back the node with the least in use, which then holds some of a's pages
+# that must move off it first.
 echo 1 >/proc/sys/vm/drop_caches
 SPREAD_STATUS=/tmp/a2.status
-zonectl exec a -- numactl --interleave=all memhold --mib $((20 * $(count_nodes "$(mems_of a)"))) \
+# Only nodes with room: a page interleaved onto a full node (no swap here) hung the allocation.
+roomy=$(for node in $(nodes_of "$(mems_of a)"); do
+  if [ "$(free_mib "$node")" -gt 60 ]; then echo "$node"; fi
+done | tr '\n' ',' | sed 's/,$//')
+echo "a's second workload interleaved over nodes $roomy of $(mems_of a)"
+[ -n "$roomy" ] || fail "no node of a has room"
+zonectl exec a -- numactl --interleave="$roomy" memhold --mib $((20 * $(count_nodes "$roomy"))) \
   --seed 2 --thp off --status "$SPREAD_STATUS" &
 SPREAD_PID=$!
 wait_ready "$SPREAD_PID" "$SPREAD_STATUS" 300
 A_NODES_BEFORE=$(mems_of a)
-ANON_B=$((NODE_MIB * 3))
+# More than any three nodes hold: b must get a fourth, and only a has one to give.
+ANON_B=$((LARGE_MIB * 3 + LARGE_MIB / 3))
 B_STATUS=/tmp/b.status
 zonectl exec b -- memhold --mib "$ANON_B" --ramp "$RAMP" --status "$B_STATUS" &
 B_PID=$!
@@ -100,6 +108,11 @@ wait_for_nodes b 3 300
 zoned_stop
 SOFTZONE_TEST_STOP_AT=resize.migrate zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
 ZONED_PID=$!
+while kill -0 "$ZONED_PID" 2>/dev/null; do
+  case "$(cat "$B_STATUS" 2>/dev/null)" in ready*) fail "b's workload fit without a node of a" ;; esac
+  kill -0 "$B_PID" 2>/dev/null || fail "b's workload died before the take-over: $(dmesg | grep 'Killed process' | tail -1)"
+  sleep 0.2
+done
 set +e
 wait "$ZONED_PID"
 status=$?
