@@ -97,6 +97,11 @@ zonectl exec a -- numactl --interleave="$roomy" memhold --mib $((20 * $(count_no
 SPREAD_PID=$!
 wait_ready "$SPREAD_PID" "$SPREAD_STATUS" 300
 A_NODES_BEFORE=$(mems_of a)
+# a's pages on each of its nodes now: the node taken back must have had some, and have none after.
+for node in $(nodes_of "$A_NODES_BEFORE"); do
+  echo "$node $(($(pages_on "$A_PID" "$node") + $(pages_on "$SPREAD_PID" "$node")))"
+done >/tmp/a-pages-before
+cat /tmp/a-pages-before
 # More than any three nodes hold: b must get a fourth, and only a has one to give.
 ANON_B=$((LARGE_MIB * 3 + LARGE_MIB / 3))
 B_STATUS=/tmp/b.status
@@ -127,9 +132,9 @@ echo "b has nodes $(mems_of b), a has $(mems_of a) (had $A_NODES_BEFORE)"
 grep "take node .* from a for b" "$ZONED_LOG" || fail "zoned took no node from a for b"
 taken=$(sed -n 's/.*take node \([0-9]*\) .* from a for b.*/\1/p' "$ZONED_LOG" | head -1)
 case " $(nodes_of "$(mems_of b)") " in *" $taken "*) ;; *) fail "node $taken is not b's: $(mems_of b)" ;; esac
-moved=$(sed -n 's/.*zoned: moved \([0-9]*\) pages of a off node .*/\1/p' "$ZONED_LOG" | tail -1)
-echo "zoned moved $moved pages of a off node $taken"
-[ "${moved:-0}" -gt 0 ] || fail "the take-over moved none of a's pages"
+had=$(awk -v node="$taken" '$1 == node { print $2 }' /tmp/a-pages-before)
+echo "a had ${had:-0} pages on node $taken before the take-over"
+[ "${had:-0}" -gt 0 ] || fail "the node taken back held none of a's pages: nothing was moved"
 for pid in "$A_PID" "$SPREAD_PID"; do
   [ "$(pages_on "$pid" "$taken")" -eq 0 ] || fail "pid $pid of a still has $(pages_on "$pid" "$taken") pages on node $taken"
 done
