@@ -102,6 +102,35 @@ TEST_F(ZonedCliTest, ABadSpecIsBadInputNamingTheLine) {
   EXPECT_THAT(run.err, HasSubstr("spec.ini:10: [zoned] listen = \"0.0.0.0:9747\""));
 }
 
+TEST_F(ZonedCliTest, GarbageOptionsAreBadInput) {
+  std::string spec = scratch_.hostPath("/spec.ini");
+  Outcome cgroup = zoned({"--root", tree_.path(), "--config", spec, "--dry-run", "--cgroup", "v3"});
+  EXPECT_EQ(cgroup.exit_status, 2);
+  EXPECT_THAT(cgroup.err, HasSubstr("v3"));
+  Outcome root = zoned({"--root", tree_.path() + "/none", "--config", spec, "--dry-run"});
+  EXPECT_EQ(root.exit_status, 2);
+  EXPECT_THAT(root.err, HasSubstr("/none"));
+  Outcome config = zoned({"--config", scratch_.hostPath("/missing.ini"), "--dry-run"});
+  EXPECT_EQ(config.exit_status, 2);
+  EXPECT_THAT(config.err, HasSubstr("missing.ini"));
+  Outcome unknown = zoned({"--config", spec, "--often"});
+  EXPECT_EQ(unknown.exit_status, 2);
+}
+
+// zoned's own state file with garbage in it: zoned says which file and does not start; the file
+// and the partitions stay as they were.
+TEST_F(ZonedCliTest, AGarbageStateFileStopsItNamingTheFile) {
+  tree_.put("/var/lib/softzone/zoned.json",
+            "{\"format\": \"softzone-zoned-state\", \"version\": 7}");
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 2) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("zoned.json"));
+  EXPECT_THAT(run.err, HasSubstr("remove it to start with no cooldowns or loans"));
+  EXPECT_EQ(slurp(tree_.hostPath("/var/lib/softzone/zoned.json")),
+            "{\"format\": \"softzone-zoned-state\", \"version\": 7}");
+  EXPECT_EQ(slurp(tree_.hostPath("/sys/fs/cgroup/softzone/web/cpuset.mems")), "2\n");
+}
+
 TEST_F(ZonedCliTest, ItNeedsAConfig) {
   Outcome run = zoned({"--dry-run"});
   EXPECT_EQ(run.exit_status, 2);

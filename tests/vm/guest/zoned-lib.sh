@@ -57,3 +57,23 @@ wait_ready() {
     sleep 0.2
   done
 }
+
+# zoned_killed_at STEP PID STATUS: zoned run with SOFTZONE_TEST_STOP_AT=STEP until it kills
+# itself right after that step of its next move (exit 137), leaving the move's journal. The
+# workload PID (memhold, status file STATUS) is what makes zoned move: the case fails as soon as
+# it dies or says it is ready, since zoned would then never reach STEP.
+zoned_killed_at() {
+  SOFTZONE_TEST_STOP_AT=$1 zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
+  ZONED_PID=$!
+  while kill -0 "$ZONED_PID" 2>/dev/null; do
+    case "$(cat "$3" 2>/dev/null)" in ready*) fail "the workload finished before zoned reached $1" ;; esac
+    kill -0 "$2" 2>/dev/null || fail "the workload died before zoned reached $1: $(dmesg | grep 'Killed process' | tail -1)"
+    sleep 0.2
+  done
+  set +e
+  wait "$ZONED_PID"
+  status=$?
+  set -e
+  [ "$status" -eq 137 ] || fail "zoned was not killed at $1 (exit $status)"
+  [ -e /run/softzone/journal.json ] || fail "no journal left by a kill after $1"
+}

@@ -57,20 +57,8 @@ HOLD_PID=$!
 for at in journal grow migrate shrink verify state; do
   step "zoned killed after resize.$at of a lend"
   before=$(mems_of a)
-  SOFTZONE_TEST_STOP_AT=resize.$at zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
-  ZONED_PID=$!
-  # zoned dies at the step of its next lend; a's workload must live until then.
-  while kill -0 "$ZONED_PID" 2>/dev/null; do
-    kill -0 "$HOLD_PID" 2>/dev/null || fail "a's workload died before zoned reached resize.$at: $(dmesg | grep 'Killed process' | tail -1)"
-    sleep 0.2
-  done
-  set +e
-  wait "$ZONED_PID"
-  status=$?
-  set -e
-  [ "$status" -eq 137 ] || fail "zoned was not killed at resize.$at (exit $status)"
+  zoned_killed_at "resize.$at" "$HOLD_PID" "$HOLD_STATUS"
   echo "a had $before, has $(mems_of a) at the kill"
-  [ -e /run/softzone/journal.json ] || fail "no journal left by a kill after resize.$at"
   zoned_start
   [ ! -e /run/softzone/journal.json ] || fail "zoned did not recover the journal at start"
   after=$(mems_of a)

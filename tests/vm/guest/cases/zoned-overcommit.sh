@@ -111,19 +111,7 @@ B_PID=$!
 # a's pages off the node (resize.migrate of a's shrink), and started again to finish the job.
 wait_for_nodes b 3 300
 zoned_stop
-SOFTZONE_TEST_STOP_AT=resize.migrate zoned --config "$ZONED_CONFIG" 2>>"$ZONED_LOG" &
-ZONED_PID=$!
-while kill -0 "$ZONED_PID" 2>/dev/null; do
-  case "$(cat "$B_STATUS" 2>/dev/null)" in ready*) fail "b's workload fit without a node of a" ;; esac
-  kill -0 "$B_PID" 2>/dev/null || fail "b's workload died before the take-over: $(dmesg | grep 'Killed process' | tail -1)"
-  sleep 0.2
-done
-set +e
-wait "$ZONED_PID"
-status=$?
-set -e
-[ "$status" -eq 137 ] || fail "zoned was not killed in the take-over (exit $status)"
-[ -e /run/softzone/journal.json ] || fail "the killed take-over left no journal"
+zoned_killed_at resize.migrate "$B_PID" "$B_STATUS"
 grep -q '"name": *"a"' /run/softzone/journal.json || fail "the journal is not a's shrink: $(cat /run/softzone/journal.json)"
 zoned_start
 [ ! -e /run/softzone/journal.json ] || fail "zoned did not recover the take-over at start"
