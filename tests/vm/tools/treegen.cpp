@@ -11,6 +11,11 @@
 //     [--anon-mib N]                      also fills N MiB of anonymous memory with the same kind
 //                                         of pattern, checked with the files; its address is in
 //                                         the status line ("anon=0x...")
+//   treegen swap NAME --stage DIR --copy-of FILE --outside PATH
+//                                         replaces NAME with rename(2), round after round until
+//                                         SIGTERM, by a copy of FILE, a FIFO, a symlink to / and a
+//                                         symlink to PATH, each made in DIR first (same
+//                                         filesystem): NAME is always one of the four
 //
 // Each file starts with a 16-byte header (magic, file id); every later 8-byte word is a function
 // of the id and its offset, so any name (hard link, symlink) can be checked without a manifest.
@@ -227,8 +232,7 @@ constexpr uint64_t kAnonId = 0xa4a4a4a4;
 std::optional<Mapped> fillAnonymous(uint64_t mib) {
   if (mib == 0) return std::nullopt;
   uint64_t size = mib << 20;
-  void* data =
-      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (data == MAP_FAILED) die("mmap anonymous: " + std::string(std::strerror(errno)));
   fillExpected(kAnonId, 0, static_cast<unsigned char*>(data), size);
   return Mapped{"[anonymous]", static_cast<const unsigned char*>(data), size};
@@ -263,9 +267,8 @@ int mapAndHold(const std::string& dir, const std::string& status, uint64_t anon_
     writeStatus(status, bad);
     return 1;
   }
-  writeStatus(status,
-              "ready files=" + std::to_string(maps.size()) + " bytes=" + std::to_string(bytes) +
-                  anon_address);
+  writeStatus(status, "ready files=" + std::to_string(maps.size()) +
+                          " bytes=" + std::to_string(bytes) + anon_address);
   bool failed = false;
   for (int round = 1; !g_stop; ++round) {
     if (g_check) {
@@ -279,6 +282,49 @@ int mapAndHold(const std::string& dir, const std::string& status, uint64_t anon_
     ::usleep(20000);
   }
   return failed ? 1 : 0;
+}
+
+// Makes one staged entry of the given kind at `staged`; false if it could not.
+bool makeStaged(int kind, const std::string& staged, const std::string& copy_of,
+                const std::string& outside) {
+  ::unlink(staged.c_str());
+  switch (kind) {
+    case 0: {
+      int in = ::open(copy_of.c_str(), O_RDONLY | O_CLOEXEC);
+      int out = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      char buf[65536];
+      ssize_t n = 0;
+      while (in >= 0 && out >= 0 && (n = ::read(in, buf, sizeof(buf))) > 0) {
+        if (::write(out, buf, static_cast<size_t>(n)) != n) n = -1;
+      }
+      bool ok = in >= 0 && out >= 0 && n == 0;
+      if (in >= 0) ::close(in);
+      if (out >= 0) ::close(out);
+      return ok;
+    }
+    case 1:
+      return ::mkfifo(staged.c_str(), 0644) == 0;
+    case 2:
+      return ::symlink("/", staged.c_str()) == 0;
+    default:
+      return ::symlink(outside.c_str(), staged.c_str()) == 0;
+  }
+}
+
+int swapForever(const std::string& name, const std::string& stage, const std::string& copy_of,
+                const std::string& outside) {
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_stop = 1; };
+  ::sigaction(SIGTERM, &action, nullptr);
+  std::string staged = stage + "/next";
+  uint64_t swaps = 0;
+  for (int kind = 0; !g_stop; kind = (kind + 1) % 4) {
+    if (!makeStaged(kind, staged, copy_of, outside)) die("staging " + staged);
+    if (::rename(staged.c_str(), name.c_str()) != 0) die("rename onto " + name);
+    ++swaps;
+  }
+  std::printf("treegen swap: %llu swaps\n", static_cast<unsigned long long>(swaps));
+  return swaps >= 4 ? 0 : 1;
 }
 
 }  // namespace
@@ -299,8 +345,11 @@ int main(int argc, char** argv) {
   if (args.size() >= 2 && args[0] == "map")
     return mapAndHold(args[1], option("--status", "/tmp/treegen.status"),
                       std::strtoull(option("--anon-mib", "0").c_str(), nullptr, 10));
+  if (args.size() >= 2 && args[0] == "swap")
+    return swapForever(args[1], option("--stage", ""), option("--copy-of", ""),
+                       option("--outside", ""));
   std::fprintf(stderr,
                "usage: treegen make DIR --mib N [--seed S] | check DIR | map DIR --status FILE "
-               "[--anon-mib N]\n");
+               "[--anon-mib N] | swap NAME --stage DIR --copy-of FILE --outside PATH\n");
   return 2;
 }

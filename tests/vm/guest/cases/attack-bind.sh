@@ -147,16 +147,13 @@ rm -f "$USERDIR/libuser.so"
 
 step "(d) names swapped in a loop while bind and --lock run: nothing outside moved or locked"
 # Each new entry is made in the user's staging directory outside the tree (same filesystem) and
-# renamed over the name: the name is always one of the four (mv -T: onto a symlink, not into it).
+# renamed over the name with rename(2), which replaces the name itself (busybox's mv -T follows a
+# symlink at the target and refuses a directory): the name is always one of the four.
 STAGE=$SOFTZONE_DISK/stage
 mkdir -p "$STAGE"
 chown 1000:1000 "$STAGE"
-su tester -c "echo \$\$ >$STAGE/pid; while :; do
-  cp /tmp/libuser.so $STAGE/r && mv -fT $STAGE/r $USERDIR/libuser.so
-  mkfifo $STAGE/f && mv -fT $STAGE/f $USERDIR/libuser.so
-  ln -s / $STAGE/s && mv -fT $STAGE/s $USERDIR/libuser.so
-  ln -s $OUTSIDE/big $STAGE/b && mv -fT $STAGE/b $USERDIR/libuser.so
-done" &
+su tester -c "echo \$\$ >$STAGE/pid; exec treegen swap $USERDIR/libuser.so --stage $STAGE \
+  --copy-of /tmp/libuser.so --outside $OUTSIDE/big" >/tmp/swapper.out 2>&1 &
 while [ ! -s "$STAGE/pid" ]; do sleep 0.1; done
 swapper=$(cat "$STAGE/pid")
 changed=0
@@ -179,7 +176,11 @@ for run in 1 2 3 4 5 6; do
   fi
 done
 kill "$swapper"
+set +e
 wait
+set -e
+cat /tmp/swapper.out
+grep -q '^treegen swap: [0-9]* swaps$' /tmp/swapper.out || fail "the swapper did not run to the end"
 echo "runs that met a swapped name: $changed of 6"
 drop_caches
 outside_untouched "after the swapping runs"
@@ -209,5 +210,8 @@ grep -q -- '--lock would hold 128M (2 files) but may hold at most .* (half of th
   fail "the default limit is not named"
 outside_untouched "after the refused --lock (nothing read)"
 mlocked=$(awk '/^Mlocked:/ { print $2 }' /proc/meminfo)
-expect_eq "Mlocked after refused --lock (kB)" "$mlocked_before" "$mlocked"
+# Mlocked moves by a few pages on its own (the kernel drains its per-CPU mlock batches lazily,
+# and the keeper stopped in (d) may still be leaving): the refused bind would have locked 128M.
+echo "Mlocked: $mlocked_before -> $mlocked kB"
+[ "$mlocked" -le $((mlocked_before + 1024)) ] || fail "Mlocked grew after a refused --lock: $mlocked_before -> $mlocked kB"
 echo "attack-bind: ok"
