@@ -70,7 +70,7 @@ Status updatePartition(Session& session, const DesiredPartition& target) {
 Status runAction(Session& session, const ApplyAction& action, std::vector<std::string>& done) {
   const DesiredPartition& target = action.target;
   const ZoneView* zone = session.zones.find(target.name);
-  bool exists = zone != nullptr && zone->kind == "partition";
+  bool exists = zone != nullptr && zone->kind == ZoneKind::kPartition;
   if (action.verb == "destroy") {
     if (exists) {
       auto destroyed = destroyPartition(session, target.name, "", /*force=*/false);

@@ -8,8 +8,8 @@ namespace {
 // Which zone holds `node`, for messages: "partition web", "the system zone".
 std::string ownerOf(const MachineZones& zones, int node) {
   for (const ZoneView& zone : zones.zones) {
-    if (zone.kind == "free" || !zone.nodes.contains(node)) continue;
-    if (zone.kind == "partition") return "partition " + zone.name;
+    if (zone.kind == ZoneKind::kFree || !zone.nodes.contains(node)) continue;
+    if (zone.kind == ZoneKind::kPartition) return "partition " + zone.name;
     return "the " + zone.name + " zone";
   }
   return "nobody";

@@ -107,13 +107,14 @@ StateFile baseState(const Session& session) {
 
 Result<const ZoneView*> findPartition(const Session& session, const std::string& name) {
   const ZoneView* zone = session.zones.find(name);
-  if (zone != nullptr && zone->kind == "partition") return zone;
+  if (zone != nullptr && zone->kind == ZoneKind::kPartition) return zone;
   std::string known;
   for (const ZoneView* p : session.zones.partitions()) {
     known += (known.empty() ? "" : ", ") + p->name;
   }
   if (zone != nullptr) {
-    return badInput(quoteInput(name) + " is the " + zone->kind + " zone, not a partition");
+    return badInput(quoteInput(name) + " is the " + std::string(zoneKindName(zone->kind)) +
+                    " zone, not a partition");
   }
   return badInput("unknown partition " + quoteInput(name) + "; partitions: " +
                   (known.empty() ? "none (zonectl create NAME makes one)" : known));

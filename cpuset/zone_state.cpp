@@ -260,7 +260,7 @@ const ZoneView* MachineZones::find(std::string_view name) const noexcept {
 std::vector<const ZoneView*> MachineZones::partitions() const {
   std::vector<const ZoneView*> out;
   for (const ZoneView& zone : zones) {
-    if (zone.kind == "partition") out.push_back(&zone);
+    if (zone.kind == ZoneKind::kPartition) out.push_back(&zone);
   }
   return out;
 }
@@ -271,7 +271,7 @@ namespace {
 // the shared zone; returns the nodes they hold.
 NodeSet addReservedZones(MachineZones& machine, const std::optional<StateFile>& state) {
   ZoneView system{std::string(kSystemZoneName),
-                  "system",
+                  ZoneKind::kSystem,
                   NodeSet::of({0}),
                   machine.machine_cpus,
                   "",
@@ -285,7 +285,7 @@ NodeSet addReservedZones(MachineZones& machine, const std::optional<StateFile>& 
   NodeSet reserved = system.nodes;
   if (state && state->shared) {
     ZoneView shared{std::string(kSharedZoneName),
-                    "shared",
+                    ZoneKind::kShared,
                     state->shared->nodes,
                     state->shared->cpus.empty() ? system.cpus : state->shared->cpus,
                     "",
@@ -325,8 +325,8 @@ ZoneView partitionZone(MachineZones& machine, const std::string& name,
                        const CgroupSnapshot& snapshot) {
   std::vector<std::string>& drift = machine.drift;
   ZoneView zone{
-      name, "partition", snapshot.mems,         snapshot.cpus, machine.parent + "/" + name,
-      {},   {},          snapshot.mem_hardwall, false};
+      name, ZoneKind::kPartition,  snapshot.mems, snapshot.cpus, machine.parent + "/" + name, {},
+      {},   snapshot.mem_hardwall, false};
   const StatePartition* recorded = machine.state ? machine.state->partition(name) : nullptr;
   if (recorded != nullptr) {
     zone.in_state = true;
@@ -391,7 +391,7 @@ MachineZones buildMachineZones(const CgroupChoice& cgroup, const std::string& pa
   }
   for (ZoneView& zone : partitions) machine.zones.push_back(std::move(zone));
   machine.zones.push_back(ZoneView{std::string(kFreeZoneName),
-                                   "free",
+                                   ZoneKind::kFree,
                                    machine_nodes.minus(taken),
                                    NodeSet(),
                                    "",

@@ -259,20 +259,6 @@ NodeSet Machine::allCpus() const {
   return all;
 }
 
-std::string_view zoneKindName(ZoneKind kind) {
-  switch (kind) {
-    case ZoneKind::kSystem:
-      return "system";
-    case ZoneKind::kShared:
-      return "shared";
-    case ZoneKind::kPartition:
-      return "partition";
-    case ZoneKind::kFree:
-      return "free";
-  }
-  return "partition";
-}
-
 const PlannedZone* Plan::zone(std::string_view name) const noexcept {
   for (const PlannedZone& z : zones) {
     if (z.name == name) return &z;

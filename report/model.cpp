@@ -50,7 +50,7 @@ std::vector<ZoneInput> coverAllNodes(const std::vector<ZoneInput>& zones,
   for (const NodeStats& node : sample.nodes) {
     if (!held.contains(node.id)) rest.insert(node.id);
   }
-  if (!rest.empty()) covered.push_back({"unassigned", "free", rest, {}, ""});
+  if (!rest.empty()) covered.push_back({"unassigned", ZoneKind::kFree, rest, {}, ""});
   return covered;
 }
 

@@ -94,7 +94,7 @@ json nullableMetric(const Report& report, const ZoneReport& zone, Metric metric)
 json zoneToJson(const Report& report, const ZoneReport& zone) {
   json out = {
       {"name", zone.zone.name},
-      {"kind", zone.zone.kind},
+      {"kind", std::string(zoneKindName(zone.zone.kind))},
       {"nodes", zone.zone.nodes.ids()},
       {"cpus", zone.zone.cpus.format()},
       {"cgroup", zone.zone.cgroup_path.empty() ? json(nullptr) : json(zone.zone.cgroup_path)}};
@@ -132,11 +132,11 @@ json reportToJson(const Report& report) {
   for (const ZoneReport& zone : report.zones) {
     json entry = zoneToJson(report, zone);
     zones_total += at(zone.values, Metric::kMemTotal);
-    if (zone.zone.kind == "shared" && shared.is_null()) {
+    if (zone.zone.kind == ZoneKind::kShared && shared.is_null()) {
       shared = std::move(entry);
-    } else if (zone.zone.kind == "system" && system.is_null()) {
+    } else if (zone.zone.kind == ZoneKind::kSystem && system.is_null()) {
       system = std::move(entry);
-    } else if (zone.zone.kind == "free") {
+    } else if (zone.zone.kind == ZoneKind::kFree) {
       free.push_back(std::move(entry));
     } else {
       partitions.push_back(std::move(entry));
@@ -193,7 +193,7 @@ Rows zoneHeaderRows(const Report& report) {
   std::vector<std::string> nodes = {"Nodes"};
   for (const ZoneReport& zone : report.zones) {
     header.push_back(zone.zone.name);
-    kinds.push_back(zone.zone.kind);
+    kinds.emplace_back(zoneKindName(zone.zone.kind));
     nodes.push_back(zone.zone.nodes.format());
   }
   header.push_back("Total");

@@ -21,9 +21,10 @@ ReportZones readReportZonesAt(const FsRoot& fs, cpuset::CgroupMode mode) {
     }
     return result;
   }
-  result.problem = SourceProblem{"zones", machine.error().describe() +
-                                              "; showing node 0 as the system zone, the rest free"};
-  result.zones.push_back({std::string(cpuset::kSystemZoneName), "system", NodeSet::of({0}), {}, ""});
+  result.problem = SourceProblem{
+      "zones", machine.error().describe() + "; showing node 0 as the system zone, the rest free"};
+  result.zones.push_back(
+      {std::string(cpuset::kSystemZoneName), ZoneKind::kSystem, NodeSet::of({0}), {}, ""});
   return result;
 }
 

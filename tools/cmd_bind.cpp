@@ -55,7 +55,7 @@ Result<Target> zoneTarget(const Context& ctx, const std::string& name) {
   if (zone == nullptr) {
     std::string known;
     for (const cpuset::ZoneView& view : machine->zones) {
-      if (view.kind == "shared" || view.kind == "partition")
+      if (view.kind == ZoneKind::kShared || view.kind == ZoneKind::kPartition)
         known += (known.empty() ? "" : ", ") + view.name;
     }
     return badInput("unknown zone " + quoteInput(name) + " (zones: " +
@@ -68,9 +68,9 @@ Result<Target> zoneTarget(const Context& ctx, const std::string& name) {
   }
   // The shared zone's nodes must never be in a partition's mems: an OOM in that partition
   // would pick victims among every task whose mems intersect (see docs/shared-zone.md).
-  if (zone->kind == "shared") {
+  if (zone->kind == ZoneKind::kShared) {
     for (const cpuset::ZoneView& view : machine->zones) {
-      if (view.kind == "partition" && view.nodes.intersects(zone->nodes)) {
+      if (view.kind == ZoneKind::kPartition && view.nodes.intersects(zone->nodes)) {
         return mismatch("the shared zone's nodes " + zone->nodes.format() + " overlap partition " +
                         view.name + "'s mems " + view.nodes.format() +
                         ": fix the partition before binding to the shared zone");

@@ -209,7 +209,7 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   const report::ZoneInput& zone = selected.front();
   if (zone.cgroup_path.empty() || !zones.cgroup) {
     return badInput("zone " + quoteInput(request.zone) + " has no cgroup to run in (a " +
-                    zone.kind + " zone)");
+                    std::string(zoneKindName(zone.kind)) + " zone)");
   }
   SZ_TRY(backend, cpuset::CgroupBackend::open(ctx.fs, *zones.cgroup));
 

@@ -27,7 +27,7 @@ Status cmdStatus(Context& ctx, const std::vector<std::string>& args) {
   if (ctx.json) {
     nlohmann::ordered_json out = zonesJson(session, only);
     addZonedJson(zoned, only, out);
-    if (only != nullptr && only->kind == "partition") {
+    if (only != nullptr && only->kind == ZoneKind::kPartition) {
       auto pids = cpuset::partitionProcesses(session, *only);
       out["pids"] = pids ? nlohmann::ordered_json(*pids) : nlohmann::ordered_json(nullptr);
     }

@@ -75,17 +75,18 @@ std::string clockText(int64_t time_ms) {
 std::string frame(const report::Report& report, int interval_ms) {
   using report::Metric;
   std::ostringstream out;
-  out << "softzone top  " << clockText(report.time_ms) << "  every " << fixed(interval_ms / 1000.0, 1)
-      << " s  (q quits)  counters since top started\n\n";
+  out << "softzone top  " << clockText(report.time_ms) << "  every "
+      << fixed(interval_ms / 1000.0, 1) << " s  (q quits)  counters since top started\n\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-14s %-9s %-10s %9s %9s %6s %9s %9s %11s %9s %8s %4s\n", "ZONE",
-                "KIND", "NODES", "TOTAL(MiB)", "USED(MiB)", "USED%", "FILE(MiB)", "ANON(MiB)",
-                "RECLAIMED", "REFAULTS", "PSI10%", "OOM");
+  std::snprintf(line, sizeof line, "%-14s %-9s %-10s %9s %9s %6s %9s %9s %11s %9s %8s %4s\n",
+                "ZONE", "KIND", "NODES", "TOTAL(MiB)", "USED(MiB)", "USED%", "FILE(MiB)",
+                "ANON(MiB)", "RECLAIMED", "REFAULTS", "PSI10%", "OOM");
   out << line;
   for (const report::ZoneReport& zone : report.zones) {
     uint64_t total = report::at(zone.values, Metric::kMemTotal);
     uint64_t used = report::at(zone.values, Metric::kMemUsed);
-    double percent = total == 0 ? 0 : 100.0 * static_cast<double>(used) / static_cast<double>(total);
+    double percent =
+        total == 0 ? 0 : 100.0 * static_cast<double>(used) / static_cast<double>(total);
     std::string reclaimed = report.sources.reclaim_trace
                                 ? std::to_string(report::at(zone.values, Metric::kReclaimReclaimed))
                                 : "-";
@@ -97,13 +98,14 @@ std::string frame(const report::Report& report, int interval_ms) {
                           ? fixed(zone.pressure.some_avg10, 2)
                           : "-";
     std::string oom = report.sources.kmsg ? std::to_string(zone.oom_victims.size()) : "-";
-    std::snprintf(line, sizeof line, "%-14.14s %-9s %-10.10s %9s %9s %6s %9s %9s %11s %9s %8s %4s\n",
-                  zone.zone.name.c_str(), zone.zone.kind.c_str(), zone.zone.nodes.format().c_str(),
-                  fixed(static_cast<double>(total) / kMiB, 1).c_str(),
-                  fixed(static_cast<double>(used) / kMiB, 1).c_str(), fixed(percent, 1).c_str(),
-                  fixed(static_cast<double>(report::at(zone.values, Metric::kFile)) / kMiB, 1).c_str(),
-                  fixed(static_cast<double>(report::at(zone.values, Metric::kAnon)) / kMiB, 1).c_str(),
-                  reclaimed.c_str(), refaults.c_str(), psi.c_str(), oom.c_str());
+    std::snprintf(
+        line, sizeof line, "%-14.14s %-9s %-10.10s %9s %9s %6s %9s %9s %11s %9s %8s %4s\n",
+        zone.zone.name.c_str(), std::string(zoneKindName(zone.zone.kind)).c_str(),
+        zone.zone.nodes.format().c_str(), fixed(static_cast<double>(total) / kMiB, 1).c_str(),
+        fixed(static_cast<double>(used) / kMiB, 1).c_str(), fixed(percent, 1).c_str(),
+        fixed(static_cast<double>(report::at(zone.values, Metric::kFile)) / kMiB, 1).c_str(),
+        fixed(static_cast<double>(report::at(zone.values, Metric::kAnon)) / kMiB, 1).c_str(),
+        reclaimed.c_str(), refaults.c_str(), psi.c_str(), oom.c_str());
     out << line;
   }
   for (const report::SourceProblem& problem : report.problems) {

@@ -28,11 +28,19 @@ ZoneMemory memoryOf(const cpuset::Session& session, const NodeSet& nodes) {
   return memory;
 }
 
-std::optional<size_t> taskCount(const cpuset::Session& session, const cpuset::ZoneView& zone) {
-  if (zone.kind != "partition") return std::nullopt;
+// The tasks of a partition's whole subtree; nullopt for a zone without a cgroup. A subtree that
+// could not be read (a user's cgroups deeper than zonectl walks, say) is an error to show, never
+// a count of 0.
+std::optional<Result<size_t>> taskCount(const cpuset::Session& session,
+                                        const cpuset::ZoneView& zone) {
+  if (zone.kind != ZoneKind::kPartition) return std::nullopt;
   auto pids = cpuset::partitionProcesses(session, zone);  // the cgroups below it too
-  if (!pids) return std::nullopt;
-  return pids->size();
+  if (!pids) return Result<size_t>(std::move(pids).error());
+  return Result<size_t>(pids->size());
+}
+
+std::string tasksCell(const std::optional<Result<size_t>>& tasks) {
+  return tasks && *tasks ? std::to_string(**tasks) : "-";
 }
 
 std::string mib(uint64_t bytes) { return std::to_string((bytes + kMiB / 2) / kMiB); }
@@ -75,19 +83,20 @@ json zoneJson(const cpuset::Session& session, const cpuset::ZoneView& zone) {
   ZoneMemory memory = memoryOf(session, zone.nodes);
   auto tasks = taskCount(session, zone);
   json out = {{"name", zone.name},
-              {"kind", zone.kind},
+              {"kind", std::string(zoneKindName(zone.kind))},
               {"nodes", zone.nodes.format()},
               {"cpus", zone.cpus.format()},
               {"cgroup", zone.cgroup_path.empty() ? json(nullptr) : json(zone.cgroup_path)},
-              {"tasks", tasks ? json(*tasks) : json(nullptr)},
+              {"tasks", tasks && *tasks ? json(**tasks) : json(nullptr)},
               {"mem_total_bytes", memory.total},
               {"mem_used_bytes", memory.total - std::min(memory.total, memory.free)},
               {"mem_free_bytes", memory.free}};
-  if (zone.kind == "partition") {
+  if (zone.kind == ZoneKind::kPartition) {
     out["min_bytes"] = optionalBytes(zone.min_bytes);
     out["max_bytes"] = optionalBytes(zone.max_bytes);
     out["mem_hardwall"] = zone.mem_hardwall;
     out["in_state"] = zone.in_state;
+    if (tasks && !*tasks) out["tasks_error"] = tasks->error().describe();
   }
   return out;
 }
@@ -160,17 +169,21 @@ void renderZonesText(const cpuset::Session& session, const cpuset::ZoneView* onl
   table.addColumn("TOTAL (MiB)", Table::Align::kRight);
   table.addColumn("USED (MiB)", Table::Align::kRight);
   table.addColumn("FREE (MiB)", Table::Align::kRight);
+  std::vector<std::string> uncounted;
   for (const cpuset::ZoneView& zone : zones.zones) {
     if (only != nullptr && only != &zone) continue;
     ZoneMemory memory = memoryOf(session, zone.nodes);
     auto tasks = taskCount(session, zone);
-    table.addRow({zone.name, zone.kind, zone.nodes.empty() ? "-" : zone.nodes.format(),
-                  zone.cpus.empty() ? "-" : zone.cpus.format(),
-                  tasks ? std::to_string(*tasks) : "-", mib(memory.total),
+    if (tasks && !*tasks)
+      uncounted.push_back(zone.name + ": tasks not counted: " + tasks->error().describe());
+    table.addRow({zone.name, std::string(zoneKindName(zone.kind)),
+                  zone.nodes.empty() ? "-" : zone.nodes.format(),
+                  zone.cpus.empty() ? "-" : zone.cpus.format(), tasksCell(tasks), mib(memory.total),
                   mib(memory.total - std::min(memory.total, memory.free)), mib(memory.free)});
   }
   table.render(out);
-  if (only != nullptr && only->kind == "partition") {
+  for (const std::string& line : uncounted) out << line << "\n";
+  if (only != nullptr && only->kind == ZoneKind::kPartition) {
     out << "cgroup: " << only->cgroup_path << "\n";
     if (only->min_bytes) out << "min: " << formatSize(*only->min_bytes) << "\n";
     if (only->max_bytes) out << "max: " << formatSize(*only->max_bytes) << "\n";
@@ -193,11 +206,11 @@ json zonesJson(const cpuset::Session& session, const cpuset::ZoneView* only) {
   for (const cpuset::ZoneView& zone : zones.zones) {
     if (only != nullptr && only != &zone) continue;
     json one = zoneJson(session, zone);
-    if (zone.kind == "partition") {
+    if (zone.kind == ZoneKind::kPartition) {
       partitions.push_back(one);
-    } else if (zone.kind == "system") {
+    } else if (zone.kind == ZoneKind::kSystem) {
       system = one;
-    } else if (zone.kind == "shared") {
+    } else if (zone.kind == ZoneKind::kShared) {
       shared = one;
     } else {
       free = one;

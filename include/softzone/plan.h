@@ -50,11 +50,12 @@
 #include "softzone/nodeset.h"
 #include "softzone/result.h"
 #include "softzone/spec.h"
+#include "softzone/zone_kind.h"
 
 namespace softzone::zones {
 struct Topology;
 struct HwlocMachine;
-}
+}  // namespace softzone::zones
 
 namespace softzone::planner {
 
@@ -111,10 +112,9 @@ struct PlannerOptions {
   int max_nodes_per_partition = kDefaultMaxNodesPerPartition;  // >= 1
 };
 
-enum class ZoneKind { kSystem, kShared, kPartition, kFree };
-
-// "system", "shared", "partition", "free": stable names for JSON.
-std::string_view zoneKindName(ZoneKind kind);
+// The planner's zones are of the kinds the cpuset state reads back (softzone/zone_kind.h).
+using ::softzone::ZoneKind;
+using ::softzone::zoneKindName;
 
 struct PlannedZone {
   std::string name;
@@ -125,7 +125,7 @@ struct PlannedZone {
   // System: the CPUs no partition took. Shared: the system zone's, where `zonectl bind` runs.
   // Free: none.
   NodeSet cpus;
-  uint64_t capacity_bytes = 0;   // usable bytes of its nodes
+  uint64_t capacity_bytes = 0;  // usable bytes of its nodes
   // Reserve, shared size or memory; 0 for the free pool. Non-free zones hold at least this plus
   // Plan::kernel_image_bytes.
   uint64_t requested_bytes = 0;

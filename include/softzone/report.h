@@ -4,12 +4,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "softzone/cgroup.h"
 #include "softzone/fs_root.h"
@@ -18,14 +17,15 @@
 #include "softzone/nodeset.h"
 #include "softzone/pressure.h"
 #include "softzone/result.h"
+#include "softzone/zone_kind.h"
 
 namespace softzone::report {
 
-// A zone as the report sees it (the shape of cpuset::ZoneView): kind is "partition", "shared",
-// "system" or "free"; cgroup_path is the host path of its cgroup directory ("" for none).
+// A zone as the report sees it (the shape of cpuset::ZoneView); cgroup_path is the host path of
+// its cgroup directory ("" for none).
 struct ZoneInput {
   std::string name;
-  std::string kind;
+  ZoneKind kind = ZoneKind::kPartition;
   NodeSet nodes;
   NodeSet cpus;
   std::string cgroup_path;

@@ -37,6 +37,7 @@
 #include "softzone/fs_root.h"
 #include "softzone/nodeset.h"
 #include "softzone/result.h"
+#include "softzone/zone_kind.h"
 
 namespace softzone::cpuset {
 
@@ -49,11 +50,12 @@ inline constexpr std::string_view kSharedZoneName = "shared";
 inline constexpr std::string_view kFreeZoneName = "free";
 
 struct ZoneView {
-  std::string name;         // "system", "shared", a partition's name, or "free"
-  std::string kind;         // "system" | "shared" | "partition" | "free"
-  NodeSet nodes;            // partitions: the cgroup's cpuset.mems (the cgroup tree is the truth)
-  NodeSet cpus;             // partitions: cpuset.cpus, or the effective CPUs when it is empty
-  std::string cgroup_path;  // relative to the cgroup mount ("softzone/web"); "" when it has no cgroup
+  std::string name;  // "system", "shared", a partition's name, or "free"
+  ZoneKind kind = ZoneKind::kPartition;
+  NodeSet nodes;  // partitions: the cgroup's cpuset.mems (the cgroup tree is the truth)
+  NodeSet cpus;   // partitions: cpuset.cpus, or the effective CPUs when it is empty
+  std::string
+      cgroup_path;  // relative to the cgroup mount ("softzone/web"); "" when it has no cgroup
   // Partitions, from the state file.
   std::optional<uint64_t> min_bytes;
   std::optional<uint64_t> max_bytes;
@@ -106,15 +108,15 @@ Status writeStateFileAt(const FsRoot& fs, const StateFile& state);
 // --- the zones ---
 
 struct MachineZones {
-  CgroupChoice cgroup;                 // the interface in use and its mount
-  std::vector<ZoneView> zones;         // system, shared (when configured), partitions by name, free
-  std::vector<std::string> drift;      // readable disagreements between state file and cgroup tree
+  CgroupChoice cgroup;             // the interface in use and its mount
+  std::vector<ZoneView> zones;     // system, shared (when configured), partitions by name, free
+  std::vector<std::string> drift;  // readable disagreements between state file and cgroup tree
   const ZoneView* find(std::string_view name) const noexcept;
 
-  std::string parent;               // where partitions live, relative to the mount
-  NodeSet machine_nodes;            // the nodes the kernel has online
-  NodeSet machine_cpus;             // the CPUs online
-  std::optional<StateFile> state;   // as read (nullopt: no state file)
+  std::string parent;              // where partitions live, relative to the mount
+  NodeSet machine_nodes;           // the nodes the kernel has online
+  NodeSet machine_cpus;            // the CPUs online
+  std::optional<StateFile> state;  // as read (nullopt: no state file)
   std::vector<const ZoneView*> partitions() const;
 };
 

@@ -38,7 +38,8 @@ StateFile sampleState() {
 
 std::vector<std::string> names(const MachineZones& machine) {
   std::vector<std::string> out;
-  for (const ZoneView& zone : machine.zones) out.push_back(zone.name + ":" + zone.kind);
+  for (const ZoneView& zone : machine.zones)
+    out.push_back(zone.name + ":" + std::string(zoneKindName(zone.kind)));
   return out;
 }
 
@@ -61,25 +62,27 @@ TEST(StateFile, DamageIsAMismatchNamingWhat) {
     const char* text;
     const char* says;
   };
-  for (const Case& c : {
-           Case{"{", "not JSON"},
-           Case{"[]", "not a JSON object"},
-           Case{R"({"version": 2})", "version"},
-           Case{R"({"version": 1})", "cgroup"},
-           Case{R"({"version": 1, "cgroup": {"version": "v3", "mount_point": "/x", "parent": "s"}})",
-                "cgroup.version"},
-           Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "../x"}})",
-                "cgroup.parent"},
-           Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
+  for (
+      const Case& c : {
+          Case{"{", "not JSON"},
+          Case{"[]", "not a JSON object"},
+          Case{R"({"version": 2})", "version"},
+          Case{R"({"version": 1})", "cgroup"},
+          Case{R"({"version": 1, "cgroup": {"version": "v3", "mount_point": "/x", "parent": "s"}})",
+               "cgroup.version"},
+          Case{
+              R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "../x"}})",
+              "cgroup.parent"},
+          Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
                 "system": {"nodes": "0-"}, "partitions": []})",
-                "system.nodes"},
-           Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
+               "system.nodes"},
+          Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
                 "system": {"nodes": "0"}, "partitions": [{"name": "a/b"}]})",
-                "not a partition name"},
-           Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
+               "not a partition name"},
+          Case{R"({"version": 1, "cgroup": {"version": "v2", "mount_point": "/x", "parent": "s"},
                 "system": {"nodes": "0"}, "partitions": [{"name": "a"}, {"name": "a"}]})",
-                "twice"},
-       }) {
+               "twice"},
+      }) {
     auto parsed = parseStateFile(c.text);
     ASSERT_FALSE(parsed) << c.text;
     EXPECT_EQ(parsed.error().code(), make_error_code(Errc::kMismatch)) << c.text;
@@ -91,8 +94,8 @@ TEST(StateFile, DamageIsAMismatchNamingWhat) {
 // --- the zones and the drift rules ---
 
 TEST(BuildMachineZones, NoStateFileSystemIsNodeZeroRestFree) {
-  MachineZones machine = buildMachineZones(kV2, "softzone", std::nullopt, {}, nodes("0-7"),
-                                           nodes("0-3"));
+  MachineZones machine =
+      buildMachineZones(kV2, "softzone", std::nullopt, {}, nodes("0-7"), nodes("0-3"));
   EXPECT_THAT(names(machine), ElementsAre("system:system", "free:free"));
   EXPECT_EQ(machine.find("system")->nodes, nodes("0"));
   EXPECT_EQ(machine.find("free")->nodes, nodes("1-7"));
@@ -127,13 +130,15 @@ TEST(BuildMachineZones, TheTreeIsTheTruthAndDisagreementIsDrift) {
       buildMachineZones(kV2, "softzone", sampleState(), tree, nodes("0-7"), nodes("0-3"));
   EXPECT_EQ(machine.find("web")->nodes, nodes("2-3,6"));
   EXPECT_EQ(machine.find("db"), nullptr);
-  EXPECT_EQ(machine.find("extra")->kind, "partition");
+  EXPECT_EQ(machine.find("extra")->kind, ZoneKind::kPartition);
   EXPECT_FALSE(machine.find("extra")->in_state);
   EXPECT_EQ(machine.find("free")->nodes, nodes("4-5,7"));
   std::string all;
   for (const std::string& line : machine.drift) all += line + "\n";
-  EXPECT_THAT(all, HasSubstr("partition db: in the state file, but its cgroup softzone/db is gone"));
-  EXPECT_THAT(all, HasSubstr("partition web: cpuset.mems is \"2-3,6\", the state file recorded \"2-3\""));
+  EXPECT_THAT(all,
+              HasSubstr("partition db: in the state file, but its cgroup softzone/db is gone"));
+  EXPECT_THAT(
+      all, HasSubstr("partition web: cpuset.mems is \"2-3,6\", the state file recorded \"2-3\""));
   EXPECT_THAT(all, HasSubstr("partition extra: cgroup softzone/extra is not in the state file"));
   EXPECT_THAT(all, HasSubstr("partition extra: nodes 1 belong to the shared zone"));
   EXPECT_THAT(all, HasSubstr("partitions extra and web share nodes 3"));
@@ -147,7 +152,8 @@ TEST(BuildMachineZones, EmptyAbsentAndSystemNodesAreDrift) {
   state.putPartition({"b", nodes("0,9"), NodeSet(), {}, {}, false});
   std::vector<CgroupSnapshot> tree = {{"a", NodeSet(), nodes("0-3"), false},
                                       {"b", nodes("0,9"), nodes("0-3"), false}};
-  MachineZones machine = buildMachineZones(kV2, "softzone", state, tree, nodes("0-7"), nodes("0-3"));
+  MachineZones machine =
+      buildMachineZones(kV2, "softzone", state, tree, nodes("0-7"), nodes("0-3"));
   std::string all;
   for (const std::string& line : machine.drift) all += line + "\n";
   EXPECT_THAT(all, HasSubstr("partition a: its cpuset.mems is empty"));
@@ -159,7 +165,8 @@ TEST(BuildMachineZones, StateOfAnotherInterfaceIsDrift) {
   MachineZones machine =
       buildMachineZones(kV1, "softzone", sampleState(), {}, nodes("0-7"), nodes("0-3"));
   ASSERT_FALSE(machine.drift.empty());
-  EXPECT_THAT(machine.drift[0], HasSubstr("written for cgroup v2 at /sys/fs/cgroup, but cgroup v1"));
+  EXPECT_THAT(machine.drift[0],
+              HasSubstr("written for cgroup v2 at /sys/fs/cgroup, but cgroup v1"));
 }
 
 // --- reading a fake tree ---

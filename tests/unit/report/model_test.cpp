@@ -32,8 +32,12 @@ MachineSample sample(int64_t time_ms, uint64_t reclaimed_a) {
   MachineSample s;
   s.time_ms = time_ms;
   s.sources = {true, true, true, true, true};
-  s.nodes = {node(0, 100, 10, 0), node(1, 20, 20, 0), node(2, 60, 50, reclaimed_a),
-             node(3, 70, 50, reclaimed_a + 5), node(4, 1, 0, 0), node(5, 1, 0, 0),
+  s.nodes = {node(0, 100, 10, 0),
+             node(1, 20, 20, 0),
+             node(2, 60, 50, reclaimed_a),
+             node(3, 70, 50, reclaimed_a + 5),
+             node(4, 1, 0, 0),
+             node(5, 1, 0, 0),
              node(6, 2, 0, 0)};
   s.mem_total_bytes = 7 * kNodeBytes;
   s.kmsg_next_seq = 100;
@@ -41,10 +45,12 @@ MachineSample sample(int64_t time_ms, uint64_t reclaimed_a) {
 }
 
 std::vector<ZoneInput> zones() {
-  return {{"system", "system", NodeSet::of({0}), NodeSet::of({0}), ""},
-          {"shared", "shared", NodeSet::of({1}), NodeSet::of({0, 1}), ""},
-          {"A", "partition", NodeSet::range(2, 3), NodeSet::of({1}), "/sys/fs/cgroup/softzone/A"},
-          {"B", "partition", NodeSet::range(4, 5), NodeSet::of({1}), "/sys/fs/cgroup/softzone/B"}};
+  return {{"system", ZoneKind::kSystem, NodeSet::of({0}), NodeSet::of({0}), ""},
+          {"shared", ZoneKind::kShared, NodeSet::of({1}), NodeSet::of({0, 1}), ""},
+          {"A", ZoneKind::kPartition, NodeSet::range(2, 3), NodeSet::of({1}),
+           "/sys/fs/cgroup/softzone/A"},
+          {"B", ZoneKind::kPartition, NodeSet::range(4, 5), NodeSet::of({1}),
+           "/sys/fs/cgroup/softzone/B"}};
 }
 
 const ZoneReport& zoneNamed(const Report& report, std::string_view name) {
@@ -65,7 +71,7 @@ TEST(BuildReport, SumsNodesAndCoversTheRest) {
   EXPECT_EQ(at(zoneNamed(report, "B").values, Metric::kReclaimReclaimed), 0u);
   // Node 6 is in no zone: it shows up as "unassigned", so the zones add up to the machine.
   const ZoneReport& rest = zoneNamed(report, "unassigned");
-  EXPECT_EQ(rest.zone.kind, "free");
+  EXPECT_EQ(rest.zone.kind, ZoneKind::kFree);
   EXPECT_EQ(rest.zone.nodes.format(), "6");
   uint64_t sum = 0;
   for (const ZoneReport& zone : report.zones) sum += at(zone.values, Metric::kMemTotal);
@@ -115,7 +121,8 @@ TEST(OomAttribution, CpusetNamePidAndMemcg) {
   EXPECT_EQ(attributeOomKill(kill("CONSTRAINT_CPUSET", "A", 125, 1), zones(), pids), 2u);
   // A global OOM that killed B's task: the allocating task's cpuset says nothing, the pid does.
   EXPECT_EQ(attributeOomKill(kill("CONSTRAINT_NONE", "/", 77, 1), zones(), pids), 3u);
-  EXPECT_EQ(attributeOomKill(kill("CONSTRAINT_NONE", "/", 78, 1, "/softzone/A"), zones(), pids), 2u);
+  EXPECT_EQ(attributeOomKill(kill("CONSTRAINT_NONE", "/", 78, 1, "/softzone/A"), zones(), pids),
+            2u);
   EXPECT_EQ(attributeOomKill(kill("CONSTRAINT_NONE", "/", 78, 1), zones(), pids), std::nullopt);
 }
 
@@ -136,13 +143,17 @@ TEST(OomAttribution, OnlyKillsSinceTheBaseline) {
 TEST(Json, ContractKeys) {
   MachineSample now = sample(2000, 10);
   now.oom_kills = {kill("CONSTRAINT_CPUSET", "A", 125, 120)};
-  now.pressure["A"] = parsePsi("some avg10=1.50 avg60=0 avg300=0 total=10\nfull avg10=0.50 avg60=0 avg300=0 total=5\n").value();
+  now.pressure["A"] =
+      parsePsi(
+          "some avg10=1.50 avg60=0 avg300=0 total=10\nfull avg10=0.50 avg60=0 avg300=0 total=5\n")
+          .value();
   auto json = reportToJson(buildReport(zones(), now));
   ASSERT_EQ(json["partitions"].size(), 2u);
   const auto& a = json["partitions"][0];
-  for (const char* key : {"name", "nodes", "cpus", "mem_total_bytes", "mem_used_bytes", "mem_free_bytes",
-                          "file_bytes", "anon_bytes", "reclaim_scanned_pages", "reclaim_reclaimed_pages",
-                          "refaults", "oom_kills", "oom_victims", "pressure"}) {
+  for (const char* key :
+       {"name", "nodes", "cpus", "mem_total_bytes", "mem_used_bytes", "mem_free_bytes",
+        "file_bytes", "anon_bytes", "reclaim_scanned_pages", "reclaim_reclaimed_pages", "refaults",
+        "oom_kills", "oom_victims", "pressure"}) {
     EXPECT_TRUE(a.contains(key)) << key;
   }
   EXPECT_EQ(a["name"], "A");
@@ -210,7 +221,8 @@ TEST(Html, SelfContainedWithNodeMapAndSeries) {
   // Names are escaped.
   std::vector<ZoneInput> odd = zones();
   odd[2].name = "<b>A&</b>";
-  EXPECT_THAT(renderHtml(buildReport(odd, sample(1, 1)), {}), HasSubstr("&lt;b&gt;A&amp;&lt;/b&gt;"));
+  EXPECT_THAT(renderHtml(buildReport(odd, sample(1, 1)), {}),
+              HasSubstr("&lt;b&gt;A&amp;&lt;/b&gt;"));
 }
 
 TEST(Snapshot, RoundTrip) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "softzone/cgroup_backend.h"
 #include "support/fake_tree.h"
 #include "support/fixture_param.h"
 #include "support/run_zonectl.h"
@@ -175,6 +176,30 @@ TEST_P(PartitionRecoveryTest, APartitionIsItsSubtree) {
   EXPECT_EQ(report["removed_cgroups"],
             nlohmann::json({"softzone/a/ctr1/inner", "softzone/a/ctr1"}));
   EXPECT_FALSE(fs::exists(tree_.hostPath(cgroup("softzone/a"))));
+}
+
+// A subtree zonectl does not walk (a user's chain of cgroups deeper than kMaxSubtreeDepth) is
+// shown as not counted, with the reason, never as 0 tasks; a resize that would need it is refused.
+// The old code printed "-" in the table and null in JSON without a word.
+TEST_P(PartitionRecoveryTest, ASubtreeTooDeepToWalkIsShownNotCounted) {
+  ASSERT_EQ(run({"create", "a", "--nodes", "2-3"}).exit_status, 0);
+  std::string chain = "softzone/a";
+  for (int level = 0; level <= cpuset::kMaxSubtreeDepth; ++level) {
+    chain += "/d";
+    tree_.mkdir(cgroup(chain));
+  }
+  Outcome listed = run({"--json", "status", "a"});
+  ASSERT_EQ(listed.exit_status, 0) << listed.err;
+  nlohmann::json partition = nlohmann::json::parse(listed.out)["partitions"][0];
+  EXPECT_TRUE(partition["tasks"].is_null());
+  EXPECT_THAT(partition["tasks_error"].get<std::string>(), HasSubstr("not walked"));
+  Outcome table = run({"status", "a"});
+  ASSERT_EQ(table.exit_status, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("a: tasks not counted: "));
+  Outcome refused = run({"resize", "a", "--nodes", "2"});
+  EXPECT_EQ(refused.exit_status, 1);
+  EXPECT_THAT(refused.err, HasSubstr("not walked"));
+  EXPECT_FALSE(journalThere());
 }
 
 // An attach killed while v1's memory_migrate was off (between the two writes around the cgroup
