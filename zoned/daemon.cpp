@@ -18,6 +18,7 @@
 #include "softzone/zoned/actions.h"
 #include "softzone/zoned/config.h"
 #include "softzone/zoned/metrics.h"
+#include "softzone/zoned/metrics_server.h"
 #include "softzone/zoned/sampler.h"
 #include "softzone/zoned/state.h"
 
@@ -96,13 +97,15 @@ struct LoggedReason {
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, const FsRoot& fs, ZonedSpec spec, cpuset::Session session,
-         ZonedState state, Signals signals, std::ostream& out, std::ostream& log)
+         ZonedState state, Signals signals, std::unique_ptr<MetricsServer> server,
+         std::ostream& out, std::ostream& log)
       : options_(options),
         fs_(fs),
         spec_(std::move(spec)),
         session_(std::move(session)),
         state_(std::move(state)),
         signals_(std::move(signals)),
+        server_(std::move(server)),
         out_(out),
         log_(log) {}
 
@@ -214,10 +217,13 @@ class Daemon {
     if (!saved) log_ << "zoned: cannot save its state: " << saved.error().describe() << "\n";
   }
 
+  // One text for the textfile and the endpoint; the server thread gets its own copy.
   void publishMetrics(const PolicyInput* sample) {
+    if (spec_.config.metrics_textfile.empty() && !server_) return;
+    std::string text = formatMetrics(sample, state_, counters_);
+    if (server_) server_->publish(text);
     if (spec_.config.metrics_textfile.empty()) return;
-    Status written =
-        writeOutputFile(spec_.config.metrics_textfile, formatMetrics(sample, state_, counters_));
+    Status written = writeOutputFile(spec_.config.metrics_textfile, text);
     if (!written && !metrics_failed_) {
       log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
     }
@@ -244,8 +250,22 @@ class Daemon {
       return;
     }
     ++counters_.reloads;
+    keepListening(spec->config);
     spec_ = std::move(spec).value();
     log_ << "zoned: reloaded " << options_.config_path << "\n";
+  }
+
+  // The endpoint is bound once, at start: a changed `listen` waits for a restart, and the config
+  // in use says where it really listens.
+  void keepListening(ZonedConfig& next) {
+    auto where = [](const std::optional<ListenAddress>& a) {
+      return a ? a->host + " port " + std::to_string(a->port) : std::string("none");
+    };
+    if (where(next.listen) != where(spec_.config.listen)) {
+      log_ << "zoned: listen changed to " << where(next.listen) << "; it takes effect at restart, "
+           << "still " << where(spec_.config.listen) << "\n";
+    }
+    next.listen = spec_.config.listen;
   }
 
   DaemonOptions options_;
@@ -254,6 +274,7 @@ class Daemon {
   cpuset::Session session_;
   ZonedState state_;
   Signals signals_;
+  std::unique_ptr<MetricsServer> server_;  // null without `listen`
   std::ostream& out_;
   std::ostream& log_;
   Sampler sampler_;
@@ -300,11 +321,24 @@ Status recoverInterrupted(const FsRoot& fs, cpuset::CgroupMode mode, std::ostrea
   return {};
 }
 
+// After Signals::block(): the server's threads inherit the blocked signals, so SIGHUP and SIGTERM
+// reach the signalfd and never kill zoned from another thread. SIGPIPE is ignored: a scraper
+// that hangs up mid-answer must not kill zoned (httplib writes without MSG_NOSIGNAL).
+Result<std::unique_ptr<MetricsServer>> startServer(const ZonedConfig& config, std::ostream& log) {
+  if (!config.listen) return std::unique_ptr<MetricsServer>();
+  ::signal(SIGPIPE, SIG_IGN);
+  SZ_TRY(server, MetricsServer::start(*config.listen));
+  log << "zoned: serving /metrics on port " << server->port() << " of " << config.listen->host
+      << "\n";
+  return server;
+}
+
 Result<int> start(const DaemonOptions& options, std::ostream& out, std::ostream& log) {
   SZ_TRY(spec, readZonedSpecFile(options.config_path));
   SZ_TRY(fs, FsRoot::open(options.root));
   SZ_CHECK(checkCanAct(options, fs));
   SZ_TRY(signals, Signals::block());
+  SZ_TRY(server, startServer(spec.config, log));
   SZ_TRY(session, cpuset::openSession(fs, options.cgroup_mode, false, log));
   if (!options.dry_run) {
     SZ_CHECK(enableV1Pressure(session, log));
@@ -315,7 +349,7 @@ Result<int> start(const DaemonOptions& options, std::ostream& out, std::ostream&
   if (!boot_id && !options.dry_run) return std::move(boot_id).error();
   SZ_TRY(state, loadState(fs, boot_id ? *boot_id : std::string(), log));
   Daemon daemon(options, fs, std::move(spec), std::move(session), std::move(state),
-                std::move(signals), out, log);
+                std::move(signals), std::move(server), out, log);
   return daemon.run();
 }
 

@@ -1,11 +1,17 @@
 // The zoned binary on copies of captured guest trees (--root, --dry-run): the decisions it prints
 // for partitions zonectl made there, its refusals (a tree without --dry-run, a bad spec) and the
 // metrics file it writes.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/fake_tree.h"
 #include "support/run_zonectl.h"
@@ -100,6 +106,102 @@ TEST_F(ZonedCliTest, ABadSpecIsBadInputNamingTheLine) {
   Outcome run = dryRun();
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_THAT(run.err, HasSubstr("spec.ini:10: [zoned] listen = \"0.0.0.0:9747\""));
+}
+
+// A socket listening on an ephemeral loopback port, or (listen = false) only bound to learn a
+// port nobody listens on.
+struct LoopbackPort {
+  explicit LoopbackPort(bool listen) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof at;
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+    if (listen) {
+      EXPECT_EQ(::listen(fd, 1), 0);
+    }
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&at), &size), 0);
+    port = ntohs(at.sin_port);
+    if (!listen) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~LoopbackPort() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+// GET /metrics on 127.0.0.1:PORT with a plain socket; "" when nothing answers.
+std::string fetchMetrics(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string text;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    EXPECT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    char buffer[4096];
+    ssize_t got = 0;
+    while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
+  }
+  ::close(fd);
+  size_t body = text.find("\r\n\r\n");
+  return text.rfind("HTTP/1.1 200", 0) == 0 && body != std::string::npos ? text.substr(body + 4)
+                                                                         : std::string();
+}
+
+TEST_F(ZonedCliTest, AnAddressInUseStopsItAtStart) {
+  LoopbackPort taken(true);
+  writeSpec("listen = 127.0.0.1:" + std::to_string(taken.port) + "\n");
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_THAT(run.err,
+              HasSubstr("cannot serve /metrics on 127.0.0.1:" + std::to_string(taken.port)));
+  EXPECT_THAT(run.err, HasSubstr("in use"));
+  EXPECT_FALSE(fs::exists(scratch_.hostPath("/zoned.prom")));
+}
+
+// zoned in the background serves over HTTP the text it writes to its metrics file; a reload
+// that would listen on a public address is refused and the endpoint stays where it was.
+TEST_F(ZonedCliTest, ItServesItsMetricsFileOverHttpAndKeepsItOnABadReload) {
+  uint16_t port = LoopbackPort(false).port;
+  // One sample only (a 10-minute interval), so the file and the answer cannot differ by a sample.
+  writeSpec("interval = 10m\nlisten = 127.0.0.1:" + std::to_string(port) + "\n");
+  std::string binary = SOFTZONE_ZONED, root = "--root", tree = tree_.path(), config = "--config",
+              spec = scratch_.hostPath("/spec.ini"), dry = "--dry-run";
+  std::string log = scratch_.hostPath("/zoned.log");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<char*> argv = {binary.data(), root.data(), tree.data(), config.data(),
+                             spec.data(),   dry.data(),  nullptr};
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  auto waitFor = [&](auto done) {
+    for (int i = 0; i < 200 && !done(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  std::string body;
+  EXPECT_TRUE(waitFor([&] { return !(body = fetchMetrics(port)).empty(); })) << slurp(log);
+  EXPECT_EQ(body, slurp(scratch_.hostPath("/zoned.prom")));
+  EXPECT_THAT(body, HasSubstr("softzone_nodes{zone=\"web\"} 1\n"));
+  writeSpec("interval = 10m\nlisten = 0.0.0.0:" + std::to_string(port) + "\n");
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(waitFor([&] { return slurp(log).find("reload refused") != std::string::npos; }));
+  EXPECT_EQ(fetchMetrics(port), body);
+  ::kill(pid, SIGTERM);
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
+  EXPECT_THAT(slurp(log), HasSubstr("listen = \"0.0.0.0:" + std::to_string(port) + "\""));
 }
 
 TEST_F(ZonedCliTest, GarbageOptionsAreBadInput) {
