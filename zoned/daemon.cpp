@@ -20,6 +20,7 @@
 #include "softzone/zoned/metrics.h"
 #include "softzone/zoned/metrics_server.h"
 #include "softzone/zoned/sampler.h"
+#include "softzone/zoned/service_notify.h"
 #include "softzone/zoned/state.h"
 
 namespace softzone::zoned {
@@ -118,12 +119,14 @@ class Daemon {
     while (true) {
       bool decided = step();
       ++samples_taken;
+      tellServiceManager(samples_taken == 1);
       if (options_.once && (decided || samples_taken >= spec_.config.sustain)) break;
       next_ms += spec_.config.interval_ms;
       if (!sleepUntil(next_ms)) break;
       // Behind by more than one interval (a long move): start counting from now.
       next_ms = std::max(next_ms, bootClockMs() - spec_.config.interval_ms);
     }
+    checkNotified(notifier_.stopping());
     log_ << "zoned: stopped\n";
     return options_.once && (counters_.sample_failures > 0 || counters_.move_failures > 0) ? 1 : 0;
   }
@@ -218,23 +221,53 @@ class Daemon {
   }
 
   // One text for the textfile and the endpoint; the server thread gets its own copy.
-  void publishMetrics(const PolicyInput* sample) {
-    if (spec_.config.metrics_textfile.empty() && !server_) return;
-    std::string text = formatMetrics(sample, state_, counters_);
-    if (server_) server_->publish(text);
-    if (spec_.config.metrics_textfile.empty()) return;
-    Status written = writeOutputFile(spec_.config.metrics_textfile, text);
-    if (!written && !metrics_failed_) {
-      log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
+  // READY=1 once the first sample is in (zonectl list, the metrics and the state file are then
+  // zoned's), the status line every sample, and a watchdog ping per loop: a loop stuck in a move
+  // or a sample stops pinging.
+  void tellServiceManager(bool first) {
+    if (first) {
+      checkNotified(notifier_.ready(status_));
+    } else {
+      checkNotified(notifier_.status(status_));
     }
-    metrics_failed_ = !written;
+    pingWatchdog();
   }
 
-  // Sleeps until `deadline_ms`, handling signals; false when told to stop.
+  void pingWatchdog() {
+    last_ping_ms_ = bootClockMs();
+    checkNotified(notifier_.watchdog());
+  }
+
+  void checkNotified(const Status& sent) {
+    if (!sent && !notify_failed_) log_ << "zoned: " << sent.error().describe() << "\n";
+    notify_failed_ = !sent;
+  }
+
+  void publishMetrics(const PolicyInput* sample) {
+    status_ = formatStatusLine(sample, state_, counters_);
+    if (spec_.config.metrics_textfile.empty() && !server_) return;
+    std::string text = formatMetrics(sample, state_, counters_);
+    // The file first: whoever reads /metrics finds the file written already.
+    if (!spec_.config.metrics_textfile.empty()) {
+      Status written = writeOutputFile(spec_.config.metrics_textfile, text);
+      if (!written && !metrics_failed_) {
+        log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
+      }
+      metrics_failed_ = !written;
+    }
+    if (server_) server_->publish(std::move(text));
+  }
+
+  // Sleeps until `deadline_ms`, handling signals and pinging the watchdog when an interval is
+  // longer than its ping period; false when told to stop.
   bool sleepUntil(int64_t deadline_ms) {
+    int64_t ping_ms = notifier_.watchdogPingMs();
     while (true) {
-      int64_t left = deadline_ms - bootClockMs();
+      int64_t now = bootClockMs();
+      if (ping_ms > 0 && now - last_ping_ms_ >= ping_ms) pingWatchdog();
+      int64_t left = deadline_ms - now;
       if (left <= 0) return true;
+      if (ping_ms > 0) left = std::min(left, last_ping_ms_ + ping_ms - now);
       int signal = signals_.wait(left);
       if (signal == SIGTERM || signal == SIGINT) return false;
       if (signal == SIGHUP) reload();
@@ -275,6 +308,10 @@ class Daemon {
   ZonedState state_;
   Signals signals_;
   std::unique_ptr<MetricsServer> server_;  // null without `listen`
+  ServiceNotifier notifier_ = ServiceNotifier::fromEnvironment();
+  std::string status_;  // the last status line, sent after each sample
+  bool notify_failed_ = false;
+  int64_t last_ping_ms_ = 0;
   std::ostream& out_;
   std::ostream& log_;
   Sampler sampler_;

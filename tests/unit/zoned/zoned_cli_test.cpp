@@ -8,12 +8,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "support/fake_tree.h"
+#include "support/notify_socket.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::tools {
@@ -52,6 +54,21 @@ class ZonedCliTest : public ::testing::Test {
                  "[partition.db]\nmemory = 40M\n"
                  "[zoned]\nsustain = 1\nmetrics_textfile = " +
                      scratch_.hostPath("/zoned.prom") + "\n" + extra);
+  }
+
+  // zoned --dry-run in the background, its stderr to `log`; the pid, or -1.
+  pid_t startZoned(const std::string& log) {
+    std::string binary = SOFTZONE_ZONED, root = "--root", tree = tree_.path(), config = "--config",
+                spec = scratch_.hostPath("/spec.ini"), dry = "--dry-run";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char*> argv = {binary.data(), root.data(), tree.data(), config.data(),
+                               spec.data(),   dry.data(),  nullptr};
+    pid_t pid = -1;
+    int failed = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return failed == 0 ? pid : -1;
   }
 
   Outcome dryRun() {
@@ -106,6 +123,15 @@ TEST_F(ZonedCliTest, ABadSpecIsBadInputNamingTheLine) {
   Outcome run = dryRun();
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_THAT(run.err, HasSubstr("spec.ini:10: [zoned] listen = \"0.0.0.0:9747\""));
+}
+
+// Polls `done` every 50 ms for up to 10 s.
+template <typename Done>
+bool waitFor(Done done) {
+  for (int i = 0; i < 200 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
 }
 
 // A socket listening on an ephemeral loopback port, or (listen = false) only bound to learn a
@@ -173,22 +199,9 @@ TEST_F(ZonedCliTest, ItServesItsMetricsFileOverHttpAndKeepsItOnABadReload) {
   uint16_t port = LoopbackPort(false).port;
   // One sample only (a 10-minute interval), so the file and the answer cannot differ by a sample.
   writeSpec("interval = 10m\nlisten = 127.0.0.1:" + std::to_string(port) + "\n");
-  std::string binary = SOFTZONE_ZONED, root = "--root", tree = tree_.path(), config = "--config",
-              spec = scratch_.hostPath("/spec.ini"), dry = "--dry-run";
   std::string log = scratch_.hostPath("/zoned.log");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> argv = {binary.data(), root.data(), tree.data(), config.data(),
-                             spec.data(),   dry.data(),  nullptr};
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  auto waitFor = [&](auto done) {
-    for (int i = 0; i < 200 && !done(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return done();
-  };
+  pid_t pid = startZoned(log);
+  ASSERT_GT(pid, 0);
   std::string body;
   EXPECT_TRUE(waitFor([&] { return !(body = fetchMetrics(port)).empty(); })) << slurp(log);
   EXPECT_EQ(body, slurp(scratch_.hostPath("/zoned.prom")));
@@ -202,6 +215,43 @@ TEST_F(ZonedCliTest, ItServesItsMetricsFileOverHttpAndKeepsItOnABadReload) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
   EXPECT_THAT(slurp(log), HasSubstr("listen = \"0.0.0.0:" + std::to_string(port) + "\""));
+}
+
+// Under systemd (NOTIFY_SOCKET, WATCHDOG_USEC set): READY=1 with the status line after the first
+// sample, a watchdog ping, STOPPING=1 at the end; in that order.
+TEST_F(ZonedCliTest, ItTellsTheServiceManagerReadyStatusWatchdogAndStopping) {
+  ::softzone::testing::NotifySocket socket;
+  ::setenv("WATCHDOG_USEC", "60000000", 1);
+  Outcome run = dryRun();
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(socket.next(),
+            "READY=1\nSTATUS=db 1 nodes, web 1 nodes, 13 free; 0 moves, 0 failed; 1 samples, 0 "
+            "failed");
+  EXPECT_EQ(socket.next(), "WATCHDOG=1");
+  EXPECT_EQ(socket.next(), "STOPPING=1\nSTATUS=stopping");
+  EXPECT_EQ(socket.next(), "");
+}
+
+// Between two samples far apart zoned still pings the watchdog every half of its period.
+TEST_F(ZonedCliTest, ItPingsTheWatchdogWhileItSleepsBetweenSamples) {
+  writeSpec("interval = 10m\n");
+  ::softzone::testing::NotifySocket socket;
+  ::setenv("WATCHDOG_USEC", "200000", 1);  // a ping every 100 ms
+  pid_t pid = startZoned(scratch_.hostPath("/zoned.log"));
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_GT(pid, 0);
+  std::vector<std::string> messages;
+  EXPECT_TRUE(waitFor([&] {
+    for (std::string m = socket.next(); !m.empty(); m = socket.next()) messages.push_back(m);
+    return std::count(messages.begin(), messages.end(), "WATCHDOG=1") >= 10;
+  }));
+  ::kill(pid, SIGTERM);
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_FALSE(messages.empty());
+  EXPECT_THAT(messages[0], ::testing::StartsWith("READY=1\nSTATUS="));
 }
 
 TEST_F(ZonedCliTest, GarbageOptionsAreBadInput) {
