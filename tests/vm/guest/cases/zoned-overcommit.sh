@@ -54,7 +54,7 @@ headroom = 30%
 free_low = 10%
 cooldown = 5s
 max_moves_per_minute = 30
-idle_for = 5s
+idle_for = 3s
 metrics_textfile = $SOFTZONE_OUT/softzone.prom
 listen = 127.0.0.1:9747
 CONFIG
