@@ -110,6 +110,17 @@ TEST_F(ZonedCliTest, ItWritesMetricsForEveryZone) {
   EXPECT_THAT(metrics, HasSubstr("softzone_zoned_samples_total 1\n"));
 }
 
+// A node's vmstat that cannot be read is a failed sample, said with the file: read as no
+// refaults, it would make a thrashing partition look calm.
+TEST_F(ZonedCliTest, AnUnreadableNodeVmstatFailsTheSample) {
+  fs::remove(tree_.hostPath("/sys/devices/system/node/node2/vmstat"));
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("zoned: sample failed, nothing decided: refaults of node 2: "));
+  EXPECT_THAT(run.err, HasSubstr("node2/vmstat"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("would grow")));
+}
+
 TEST_F(ZonedCliTest, ATreeIsOnlyReadWithDryRun) {
   Outcome run =
       zoned({"--root", tree_.path(), "--config", scratch_.hostPath("/spec.ini"), "--once"});
