@@ -22,6 +22,7 @@
 #include "softzone/zoned/sampler.h"
 #include "softzone/zoned/service_notify.h"
 #include "softzone/zoned/state.h"
+#include "softzone/zoned/state_file.h"
 
 namespace softzone::zoned {
 namespace {
@@ -64,22 +65,16 @@ class Signals {
 };
 
 Result<ZonedState> loadState(const FsRoot& fs, const std::string& boot_id, std::ostream& log) {
-  auto text = fs.readFile(kZonedStateFile);
-  if (!text && text.error().code() == std::errc::no_such_file_or_directory) {
-    return ZonedState{boot_id, {}, {}};
-  }
-  if (!text) return std::move(text).error();
-  auto state = parseState(*text);
-  if (!state) {
-    return std::move(state).error().withContext(fs.hostPath(kZonedStateFile) +
-                                                " (remove it to start with no cooldowns or loans)");
-  }
-  if (state->boot_id != boot_id) {
+  auto file = readStateFile(fs, boot_id);
+  if (!file)
+    return std::move(file).error().withContext(
+        "zoned's state (remove it to start with no cooldowns or loans)");
+  if (file->found == StateFile::Found::kOtherBoot) {
     log << "zoned: " << fs.hostPath(kZonedStateFile)
         << " is from another boot; starting with no cooldowns or loans\n";
-    return ZonedState{boot_id, {}, {}};
   }
-  return std::move(state).value();
+  if (file->found != StateFile::Found::kUsable) return ZonedState{boot_id, {}, {}};
+  return std::move(file->state);
 }
 
 // A partition that keeps wanting a node it cannot have gets its reason logged once, then again
