@@ -8,6 +8,8 @@ packages=(
   # build
   build-essential cmake pkg-config
   libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
+  # zoned's HTTP /metrics endpoint (cpp-httplib) and its sd_notify (libsystemd)
+  libcpp-httplib-dev libsystemd-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
 )

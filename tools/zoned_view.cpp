@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "softzone/kernel_files.h"
+#include "softzone/zoned/state_file.h"
 
 namespace softzone::tools {
 namespace {
@@ -29,24 +30,16 @@ bool involves(const zoned::Move& move, const cpuset::ZoneView* only) {
 
 ZonedView readZonedView(const FsRoot& fs) {
   ZonedView view;
-  auto text = fs.readFile(zoned::kZonedStateFile);
-  if (!text) {
-    if (text.error().code() != std::errc::no_such_file_or_directory) {
-      view.problem = text.error().describe();
-    }
-    return view;
-  }
-  auto state = zoned::parseState(*text);
-  if (!state) {
-    view.problem = fs.hostPath(zoned::kZonedStateFile) + ": " + state.error().describe();
-    return view;
-  }
   auto boot_id = fs.readAttribute(kernel::kBootIdFile);
-  if (boot_id && *boot_id != state->boot_id) {
+  auto file =
+      zoned::readStateFile(fs, boot_id ? std::optional<std::string_view>(*boot_id) : std::nullopt);
+  if (!file) {
+    view.problem = file.error().describe();
+  } else if (file->found == zoned::StateFile::Found::kOtherBoot) {
     view.problem = fs.hostPath(zoned::kZonedStateFile) + " is from another boot";
-    return view;
+  } else if (file->found == zoned::StateFile::Found::kUsable) {
+    view.state = std::move(file->state);
   }
-  view.state = std::move(state).value();
   return view;
 }
 

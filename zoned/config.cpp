@@ -2,6 +2,7 @@
 // locates them and refuses repeats; here each key's value is checked and set.
 #include "softzone/zoned/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ constexpr std::string_view kPercentExpected = "expected a percentage from 0 to 1
 constexpr std::string_view kSizeOrPercentExpected =
     "expected a size like 64M or a percentage like 5%";
 constexpr std::string_view kListenExpected =
-    "expected a loopback address and port, 127.0.0.1:PORT or [::1]:PORT";
+    "expected a loopback address and port, 127.0.0.1:PORT (any of 127.0.0.0/8) or [::1]:PORT";
 constexpr int64_t kMinuteMs = 60 * 1000;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
 constexpr size_t kMaxSpecBytes = 1 << 20;  // a spec is a few hundred bytes; more is not a spec
@@ -64,17 +65,18 @@ std::optional<ListenAddress> listenAddress(std::string_view text) {
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find("]:");
-    if (close == std::string_view::npos || text.substr(1, close - 1) != "::1") return std::nullopt;
-    address.host = "::1";
+    if (close == std::string_view::npos) return std::nullopt;
+    address.host = std::string(text.substr(1, close - 1));
+    if (address.host.find(':') == std::string::npos) return std::nullopt;  // brackets are IPv6's
     port = text.substr(close + 2);
   } else {
     size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.substr(0, colon) != "127.0.0.1") {
-      return std::nullopt;
-    }
-    address.host = "127.0.0.1";
+    if (colon == std::string_view::npos) return std::nullopt;
+    address.host = std::string(text.substr(0, colon));
+    if (address.host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
     port = text.substr(colon + 1);
   }
+  if (!isLoopbackHost(address.host)) return std::nullopt;
   auto number = parseNumber<unsigned>(port);
   if (!number || *number < 1 || *number > 65535) return std::nullopt;
   address.port = static_cast<uint16_t>(*number);
@@ -281,6 +283,16 @@ Result<ListenAddress> parseListenAddress(std::string_view text) {
   auto address = listenAddress(trimBlanks(text));
   if (!address) return badInput("listen " + quoteInput(text) + ": " + std::string(kListenExpected));
   return *address;
+}
+
+// inet_pton takes only the plain forms ("127.0.0.1", not "127.1" or "0x7f.1"), so what is
+// checked here is what the server binds.
+bool isLoopbackHost(std::string_view host) {
+  std::string text(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 Result<SizeOrPercent> parseSizeOrPercent(std::string_view text) {

@@ -18,8 +18,11 @@
 #include "softzone/zoned/actions.h"
 #include "softzone/zoned/config.h"
 #include "softzone/zoned/metrics.h"
+#include "softzone/zoned/metrics_server.h"
 #include "softzone/zoned/sampler.h"
+#include "softzone/zoned/service_notify.h"
 #include "softzone/zoned/state.h"
+#include "softzone/zoned/state_file.h"
 
 namespace softzone::zoned {
 namespace {
@@ -62,22 +65,16 @@ class Signals {
 };
 
 Result<ZonedState> loadState(const FsRoot& fs, const std::string& boot_id, std::ostream& log) {
-  auto text = fs.readFile(kZonedStateFile);
-  if (!text && text.error().code() == std::errc::no_such_file_or_directory) {
-    return ZonedState{boot_id, {}, {}};
-  }
-  if (!text) return std::move(text).error();
-  auto state = parseState(*text);
-  if (!state) {
-    return std::move(state).error().withContext(fs.hostPath(kZonedStateFile) +
-                                                " (remove it to start with no cooldowns or loans)");
-  }
-  if (state->boot_id != boot_id) {
+  auto file = readStateFile(fs, boot_id);
+  if (!file)
+    return std::move(file).error().withContext(
+        "zoned's state (remove it to start with no cooldowns or loans)");
+  if (file->found == StateFile::Found::kOtherBoot) {
     log << "zoned: " << fs.hostPath(kZonedStateFile)
         << " is from another boot; starting with no cooldowns or loans\n";
-    return ZonedState{boot_id, {}, {}};
   }
-  return std::move(state).value();
+  if (file->found != StateFile::Found::kUsable) return ZonedState{boot_id, {}, {}};
+  return std::move(file->state);
 }
 
 // A partition that keeps wanting a node it cannot have gets its reason logged once, then again
@@ -96,13 +93,15 @@ struct LoggedReason {
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, const FsRoot& fs, ZonedSpec spec, cpuset::Session session,
-         ZonedState state, Signals signals, std::ostream& out, std::ostream& log)
+         ZonedState state, Signals signals, std::unique_ptr<MetricsServer> server,
+         std::ostream& out, std::ostream& log)
       : options_(options),
         fs_(fs),
         spec_(std::move(spec)),
         session_(std::move(session)),
         state_(std::move(state)),
         signals_(std::move(signals)),
+        server_(std::move(server)),
         out_(out),
         log_(log) {}
 
@@ -115,12 +114,14 @@ class Daemon {
     while (true) {
       bool decided = step();
       ++samples_taken;
+      tellServiceManager(samples_taken == 1);
       if (options_.once && (decided || samples_taken >= spec_.config.sustain)) break;
       next_ms += spec_.config.interval_ms;
       if (!sleepUntil(next_ms)) break;
       // Behind by more than one interval (a long move): start counting from now.
       next_ms = std::max(next_ms, bootClockMs() - spec_.config.interval_ms);
     }
+    checkNotified(notifier_.stopping());
     log_ << "zoned: stopped\n";
     return options_.once && (counters_.sample_failures > 0 || counters_.move_failures > 0) ? 1 : 0;
   }
@@ -214,21 +215,54 @@ class Daemon {
     if (!saved) log_ << "zoned: cannot save its state: " << saved.error().describe() << "\n";
   }
 
-  void publishMetrics(const PolicyInput* sample) {
-    if (spec_.config.metrics_textfile.empty()) return;
-    Status written =
-        writeOutputFile(spec_.config.metrics_textfile, formatMetrics(sample, state_, counters_));
-    if (!written && !metrics_failed_) {
-      log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
+  // One text for the textfile and the endpoint; the server thread gets its own copy.
+  // READY=1 once the first sample is in (zonectl list, the metrics and the state file are then
+  // zoned's), the status line every sample, and a watchdog ping per loop: a loop stuck in a move
+  // or a sample stops pinging.
+  void tellServiceManager(bool first) {
+    if (first) {
+      checkNotified(notifier_.ready(status_));
+    } else {
+      checkNotified(notifier_.status(status_));
     }
-    metrics_failed_ = !written;
+    pingWatchdog();
   }
 
-  // Sleeps until `deadline_ms`, handling signals; false when told to stop.
+  void pingWatchdog() {
+    last_ping_ms_ = bootClockMs();
+    checkNotified(notifier_.watchdog());
+  }
+
+  void checkNotified(const Status& sent) {
+    if (!sent && !notify_failed_) log_ << "zoned: " << sent.error().describe() << "\n";
+    notify_failed_ = !sent;
+  }
+
+  void publishMetrics(const PolicyInput* sample) {
+    status_ = formatStatusLine(sample, state_, counters_);
+    if (spec_.config.metrics_textfile.empty() && !server_) return;
+    std::string text = formatMetrics(sample, state_, counters_);
+    // The file first: whoever reads /metrics finds the file written already.
+    if (!spec_.config.metrics_textfile.empty()) {
+      Status written = writeOutputFile(spec_.config.metrics_textfile, text);
+      if (!written && !metrics_failed_) {
+        log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
+      }
+      metrics_failed_ = !written;
+    }
+    if (server_) server_->publish(std::move(text));
+  }
+
+  // Sleeps until `deadline_ms`, handling signals and pinging the watchdog when an interval is
+  // longer than its ping period; false when told to stop.
   bool sleepUntil(int64_t deadline_ms) {
+    int64_t ping_ms = notifier_.watchdogPingMs();
     while (true) {
-      int64_t left = deadline_ms - bootClockMs();
+      int64_t now = bootClockMs();
+      if (ping_ms > 0 && now - last_ping_ms_ >= ping_ms) pingWatchdog();
+      int64_t left = deadline_ms - now;
       if (left <= 0) return true;
+      if (ping_ms > 0) left = std::min(left, last_ping_ms_ + ping_ms - now);
       int signal = signals_.wait(left);
       if (signal == SIGTERM || signal == SIGINT) return false;
       if (signal == SIGHUP) reload();
@@ -244,8 +278,22 @@ class Daemon {
       return;
     }
     ++counters_.reloads;
+    keepListening(spec->config);
     spec_ = std::move(spec).value();
     log_ << "zoned: reloaded " << options_.config_path << "\n";
+  }
+
+  // The endpoint is bound once, at start: a changed `listen` waits for a restart, and the config
+  // in use says where it really listens.
+  void keepListening(ZonedConfig& next) {
+    auto where = [](const std::optional<ListenAddress>& a) {
+      return a ? a->host + " port " + std::to_string(a->port) : std::string("none");
+    };
+    if (where(next.listen) != where(spec_.config.listen)) {
+      log_ << "zoned: listen changed to " << where(next.listen) << "; it takes effect at restart, "
+           << "still " << where(spec_.config.listen) << "\n";
+    }
+    next.listen = spec_.config.listen;
   }
 
   DaemonOptions options_;
@@ -254,6 +302,11 @@ class Daemon {
   cpuset::Session session_;
   ZonedState state_;
   Signals signals_;
+  std::unique_ptr<MetricsServer> server_;  // null without `listen`
+  ServiceNotifier notifier_ = ServiceNotifier::fromEnvironment();
+  std::string status_;  // the last status line, sent after each sample
+  bool notify_failed_ = false;
+  int64_t last_ping_ms_ = 0;
   std::ostream& out_;
   std::ostream& log_;
   Sampler sampler_;
@@ -300,11 +353,24 @@ Status recoverInterrupted(const FsRoot& fs, cpuset::CgroupMode mode, std::ostrea
   return {};
 }
 
+// After Signals::block(): the server's threads inherit the blocked signals, so SIGHUP and SIGTERM
+// reach the signalfd and never kill zoned from another thread. SIGPIPE is ignored: a scraper
+// that hangs up mid-answer must not kill zoned (httplib writes without MSG_NOSIGNAL).
+Result<std::unique_ptr<MetricsServer>> startServer(const ZonedConfig& config, std::ostream& log) {
+  if (!config.listen) return std::unique_ptr<MetricsServer>();
+  ::signal(SIGPIPE, SIG_IGN);
+  SZ_TRY(server, MetricsServer::start(*config.listen));
+  log << "zoned: serving /metrics on port " << server->port() << " of " << config.listen->host
+      << "\n";
+  return server;
+}
+
 Result<int> start(const DaemonOptions& options, std::ostream& out, std::ostream& log) {
   SZ_TRY(spec, readZonedSpecFile(options.config_path));
   SZ_TRY(fs, FsRoot::open(options.root));
   SZ_CHECK(checkCanAct(options, fs));
   SZ_TRY(signals, Signals::block());
+  SZ_TRY(server, startServer(spec.config, log));
   SZ_TRY(session, cpuset::openSession(fs, options.cgroup_mode, false, log));
   if (!options.dry_run) {
     SZ_CHECK(enableV1Pressure(session, log));
@@ -315,7 +381,7 @@ Result<int> start(const DaemonOptions& options, std::ostream& out, std::ostream&
   if (!boot_id && !options.dry_run) return std::move(boot_id).error();
   SZ_TRY(state, loadState(fs, boot_id ? *boot_id : std::string(), log));
   Daemon daemon(options, fs, std::move(spec), std::move(session), std::move(state),
-                std::move(signals), out, log);
+                std::move(signals), std::move(server), out, log);
   return daemon.run();
 }
 

@@ -128,16 +128,18 @@ void pressureGauges(Exposition& out, const std::vector<PartitionSample>& partiti
   for (const PartitionSample& p : partitions) out.zoneValue(p.name, p.refaults_per_second);
 }
 
+int nodesOnLoanTo(const ZonedState& state, std::string_view owner) {
+  int loans = 0;
+  for (const Loan& loan : state.loans) loans += loan.owner == owner ? 1 : 0;
+  return loans;
+}
+
 void loanGauges(Exposition& out, const std::vector<PartitionSample>& partitions,
                 const ZonedState& state) {
   out.family(
       "softzone_nodes_on_loan", "gauge",
       "Nodes the partition holds that zoned gave it from the free pool or another partition.");
-  for (const PartitionSample& p : partitions) {
-    int loans = 0;
-    for (const Loan& loan : state.loans) loans += loan.owner == p.name ? 1 : 0;
-    out.zoneValue(p.name, loans);
-  }
+  for (const PartitionSample& p : partitions) out.zoneValue(p.name, nodesOnLoanTo(state, p.name));
 }
 
 void zonedCounters(Exposition& out, const ZonedCounters& c) {
@@ -177,6 +179,29 @@ std::string formatMetrics(const PolicyInput* sample, const ZonedState& state,
   }
   zonedCounters(out, counters);
   return out.take();
+}
+
+std::string formatStatusLine(const PolicyInput* sample, const ZonedState& state,
+                             const ZonedCounters& counters) {
+  std::string line;
+  if (sample == nullptr) {
+    line = "last sample failed";
+  } else {
+    for (const PartitionSample& p : sample->partitions) {
+      line += p.name + " " + std::to_string(p.nodes.size()) + " nodes";
+      if (int lent = nodesOnLoanTo(state, p.name); lent > 0) {
+        line += " (" + std::to_string(lent) + " on loan)";
+      }
+      line += ", ";
+    }
+    line += std::to_string(sample->free_nodes.size()) + " free";
+  }
+  uint64_t moved = 0;
+  for (const auto& [zone, count] : counters.nodes_received) moved += count;
+  line += "; " + std::to_string(moved) + " moves, " + std::to_string(counters.move_failures) +
+          " failed; " + std::to_string(counters.samples) + " samples, " +
+          std::to_string(counters.sample_failures) + " failed";
+  return line;
 }
 
 }  // namespace softzone::zoned

@@ -28,14 +28,17 @@ Result<std::vector<NodeSample>> nodeSamples(const cpuset::Session& session, cons
   return samples;
 }
 
-// Refaults (anon + file) of each node in `nodes`; a node whose vmstat cannot be read is absent.
-std::map<int, uint64_t> readRefaults(const FsRoot& fs, const NodeSet& nodes) {
+// Refaults (anon + file) of each node in `nodes`. A vmstat that cannot be read or parsed fails
+// the sample: read as no refaults, it would make a thrashing partition look calm.
+Result<std::map<int, uint64_t>> readRefaults(const FsRoot& fs, const NodeSet& nodes) {
   std::map<int, uint64_t> refaults;
   for (int id : nodes.ids()) {
-    auto text = fs.readFile(kernel::nodeFile(id, kernel::kNodeVmstatFile));
-    if (!text) continue;
+    std::string path = kernel::nodeFile(id, kernel::kNodeVmstatFile);
+    auto text = fs.readFile(path);
+    if (!text) return std::move(text).error().withContext("refaults of node " + std::to_string(id));
     report::MetricValues values{};
-    if (!report::parseNodeVmstat(*text, values)) continue;
+    Status parsed = report::parseNodeVmstat(*text, values);
+    if (!parsed) return std::move(parsed).error().withContext(fs.hostPath(path));
     refaults[id] = report::at(values, report::Metric::kRefaultAnon) +
                    report::at(values, report::Metric::kRefaultFile);
   }
@@ -111,7 +114,7 @@ Result<PolicyInput> Sampler::sample(const cpuset::Session& session, const planne
   for (const cpuset::ZoneView* zone : session.zones.partitions()) {
     partition_nodes = partition_nodes.unionWith(zone->nodes);
   }
-  std::map<int, uint64_t> refaults = readRefaults(*session.fs, partition_nodes);
+  SZ_TRY(refaults, readRefaults(*session.fs, partition_nodes));
   for (const cpuset::ZoneView* zone : session.zones.partitions()) {
     PartitionSample partition;
     partition.name = zone->name;

@@ -23,7 +23,7 @@ struct SizeOrPercent {
 
 // Where the optional HTTP /metrics endpoint listens: a loopback address only.
 struct ListenAddress {
-  std::string host;  // "127.0.0.1" or "::1"
+  std::string host;  // an IPv4 address in 127.0.0.0/8, or "::1"
   uint16_t port = 0;
 };
 
@@ -74,8 +74,11 @@ Result<ZonedSpec> readZonedSpecFile(const std::string& path);
 // "500ms", "30s", "2m": a whole number with a unit (ms, s or m), as milliseconds.
 Result<int64_t> parseDurationMs(std::string_view text);
 
-// "127.0.0.1:9747" or "[::1]:9747"; any other host is refused.
+// "127.0.0.1:9747" (any 127.0.0.0/8 address) or "[::1]:9747"; any other host is refused.
 Result<ListenAddress> parseListenAddress(std::string_view text);
+
+// True for a literal loopback address: dotted IPv4 in 127.0.0.0/8, or "::1". Names are not.
+bool isLoopbackHost(std::string_view host);
 
 // "64M" or "5%".
 Result<SizeOrPercent> parseSizeOrPercent(std::string_view text);

@@ -29,4 +29,10 @@ struct ZonedCounters {
 std::string formatMetrics(const PolicyInput* sample, const ZonedState& state,
                           const ZonedCounters& counters);
 
+// One line for the service manager's status (`systemctl status zoned`): each partition's nodes
+// and loans, the free pool, and the counts of moves and samples with their failures.
+// "a 4 nodes (3 on loan), b 1 nodes, 0 free; 3 moves, 0 failed; 120 samples, 0 failed"
+std::string formatStatusLine(const PolicyInput* sample, const ZonedState& state,
+                             const ZonedCounters& counters);
+
 }  // namespace softzone::zoned

@@ -134,6 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
         GoodValue{"cooldown", "60m"}, GoodValue{"max_moves_per_minute", "1"},
         GoodValue{"max_moves_per_minute", "60"},
         GoodValue{"metrics_textfile", "/run/softzone.prom"}, GoodValue{"listen", "127.0.0.1:1"},
+        GoodValue{"listen", "127.0.0.2:9747"}, GoodValue{"listen", "127.255.255.254:9747"},
         GoodValue{"pressure_some_avg10", "100"}, GoodValue{"pressure_full_avg10", "0.25"},
         GoodValue{"memory_pressure", "0"}, GoodValue{"refault_rate", "0"},
         GoodValue{"sustain", "1"}, GoodValue{"sustain", "100"}, GoodValue{"idle_pressure", "0"},
@@ -189,7 +190,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"listen_any", "listen", "0.0.0.0:9747", "loopback"},
         BadValue{"listen_public", "listen", "192.168.1.4:9747", "loopback"},
         BadValue{"listen_name", "listen", "localhost:9747", "loopback"},
-        BadValue{"listen_other_loopback", "listen", "127.0.0.2:9747", "loopback"},
+        BadValue{"listen_next_to_loopback", "listen", "128.0.0.1:9747", "loopback"},
+        BadValue{"listen_short_loopback", "listen", "127.1:9747", "loopback"},
+        BadValue{"listen_octet_big", "listen", "127.0.0.256:9747", "loopback"},
+        BadValue{"listen_v4_mapped", "listen", "[::ffff:127.0.0.1]:9747", "loopback"},
+        BadValue{"listen_v4_in_brackets", "listen", "[127.0.0.1]:9747", "loopback"},
+        BadValue{"listen_v6_other", "listen", "[::2]:9747", "loopback"},
         BadValue{"listen_v6_any", "listen", "[::]:9747", "loopback"},
         BadValue{"listen_v6_bare", "listen", "::1:9747", "loopback"},
         BadValue{"listen_no_port", "listen", "127.0.0.1", "loopback"},
@@ -271,6 +277,11 @@ TEST(ZonedConfigTest, PublicParsersSayWhatTheyRefuse) {
   EXPECT_FALSE(parseDurationMs("3 m"));
   EXPECT_FALSE(parseDurationMs(""));
   EXPECT_FALSE(parseListenAddress("[::1]"));
+  EXPECT_EQ(parseListenAddress("127.3.2.1:80").value().host, "127.3.2.1");
+  EXPECT_TRUE(isLoopbackHost("::1"));
+  EXPECT_TRUE(isLoopbackHost("127.0.0.1"));
+  EXPECT_FALSE(isLoopbackHost("localhost"));
+  EXPECT_FALSE(isLoopbackHost("0.0.0.0"));
   EXPECT_THAT(parseListenAddress("10.0.0.1:80").error().message(), HasSubstr("loopback"));
   EXPECT_EQ(parseSizeOrPercent("5%").value().of(200), 10u);
   EXPECT_EQ(parseSizeOrPercent("1K").value().of(200), 1024u);

@@ -95,5 +95,22 @@ TEST(ZonedMetricsTest, LabelValuesAreEscaped) {
   EXPECT_THAT(text, HasSubstr("softzone_nodes{zone=\"a\\\"b\\\\c\\nd\"} 0\n"));
 }
 
+// The line systemctl status shows: nodes and loans per partition, the free pool, the counts.
+TEST(ZonedMetricsTest, TheStatusLineSaysNodesLoansAndCounts) {
+  ZonedState state;
+  state.loans = {{3, "web", "free", 1000}};
+  ZonedCounters counters;
+  counters.samples = 120;
+  counters.sample_failures = 2;
+  counters.move_failures = 1;
+  counters.nodes_received = {{"web", 2}, {"free", 1}};
+  PolicyInput input = sampleWithTwoPartitions();
+  EXPECT_EQ(
+      formatStatusLine(&input, state, counters),
+      "web 2 nodes (1 on loan), db 1 nodes, 1 free; 3 moves, 1 failed; 120 samples, 2 failed");
+  EXPECT_EQ(formatStatusLine(nullptr, state, counters),
+            "last sample failed; 3 moves, 1 failed; 120 samples, 2 failed");
+}
+
 }  // namespace
 }  // namespace softzone::zoned

@@ -1,13 +1,21 @@
 // The zoned binary on copies of captured guest trees (--root, --dry-run): the decisions it prints
 // for partitions zonectl made there, its refusals (a tree without --dry-run, a bad spec) and the
 // metrics file it writes.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/fake_tree.h"
+#include "support/notify_socket.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::tools {
@@ -46,6 +54,21 @@ class ZonedCliTest : public ::testing::Test {
                  "[partition.db]\nmemory = 40M\n"
                  "[zoned]\nsustain = 1\nmetrics_textfile = " +
                      scratch_.hostPath("/zoned.prom") + "\n" + extra);
+  }
+
+  // zoned --dry-run in the background, its stderr to `log`; the pid, or -1.
+  pid_t startZoned(const std::string& log) {
+    std::string binary = SOFTZONE_ZONED, root = "--root", tree = tree_.path(), config = "--config",
+                spec = scratch_.hostPath("/spec.ini"), dry = "--dry-run";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char*> argv = {binary.data(), root.data(), tree.data(), config.data(),
+                               spec.data(),   dry.data(),  nullptr};
+    pid_t pid = -1;
+    int failed = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return failed == 0 ? pid : -1;
   }
 
   Outcome dryRun() {
@@ -87,6 +110,17 @@ TEST_F(ZonedCliTest, ItWritesMetricsForEveryZone) {
   EXPECT_THAT(metrics, HasSubstr("softzone_zoned_samples_total 1\n"));
 }
 
+// A node's vmstat that cannot be read is a failed sample, said with the file: read as no
+// refaults, it would make a thrashing partition look calm.
+TEST_F(ZonedCliTest, AnUnreadableNodeVmstatFailsTheSample) {
+  fs::remove(tree_.hostPath("/sys/devices/system/node/node2/vmstat"));
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("zoned: sample failed, nothing decided: refaults of node 2: "));
+  EXPECT_THAT(run.err, HasSubstr("node2/vmstat"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("would grow")));
+}
+
 TEST_F(ZonedCliTest, ATreeIsOnlyReadWithDryRun) {
   Outcome run =
       zoned({"--root", tree_.path(), "--config", scratch_.hostPath("/spec.ini"), "--once"});
@@ -100,6 +134,135 @@ TEST_F(ZonedCliTest, ABadSpecIsBadInputNamingTheLine) {
   Outcome run = dryRun();
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_THAT(run.err, HasSubstr("spec.ini:10: [zoned] listen = \"0.0.0.0:9747\""));
+}
+
+// Polls `done` every 50 ms for up to 10 s.
+template <typename Done>
+bool waitFor(Done done) {
+  for (int i = 0; i < 200 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// A socket listening on an ephemeral loopback port, or (listen = false) only bound to learn a
+// port nobody listens on.
+struct LoopbackPort {
+  explicit LoopbackPort(bool listen) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof at;
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+    if (listen) {
+      EXPECT_EQ(::listen(fd, 1), 0);
+    }
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&at), &size), 0);
+    port = ntohs(at.sin_port);
+    if (!listen) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~LoopbackPort() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+// GET /metrics on 127.0.0.1:PORT with a plain socket; "" when nothing answers.
+std::string fetchMetrics(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string text;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    EXPECT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    char buffer[4096];
+    ssize_t got = 0;
+    while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
+  }
+  ::close(fd);
+  size_t body = text.find("\r\n\r\n");
+  return text.rfind("HTTP/1.1 200", 0) == 0 && body != std::string::npos ? text.substr(body + 4)
+                                                                         : std::string();
+}
+
+TEST_F(ZonedCliTest, AnAddressInUseStopsItAtStart) {
+  LoopbackPort taken(true);
+  writeSpec("listen = 127.0.0.1:" + std::to_string(taken.port) + "\n");
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_THAT(run.err,
+              HasSubstr("cannot serve /metrics on 127.0.0.1:" + std::to_string(taken.port)));
+  EXPECT_THAT(run.err, HasSubstr("in use"));
+  EXPECT_FALSE(fs::exists(scratch_.hostPath("/zoned.prom")));
+}
+
+// zoned in the background serves over HTTP the text it writes to its metrics file; a reload
+// that would listen on a public address is refused and the endpoint stays where it was.
+TEST_F(ZonedCliTest, ItServesItsMetricsFileOverHttpAndKeepsItOnABadReload) {
+  uint16_t port = LoopbackPort(false).port;
+  // One sample only (a 10-minute interval), so the file and the answer cannot differ by a sample.
+  writeSpec("interval = 10m\nlisten = 127.0.0.1:" + std::to_string(port) + "\n");
+  std::string log = scratch_.hostPath("/zoned.log");
+  pid_t pid = startZoned(log);
+  ASSERT_GT(pid, 0);
+  std::string body;
+  EXPECT_TRUE(waitFor([&] { return !(body = fetchMetrics(port)).empty(); })) << slurp(log);
+  EXPECT_EQ(body, slurp(scratch_.hostPath("/zoned.prom")));
+  EXPECT_THAT(body, HasSubstr("softzone_nodes{zone=\"web\"} 1\n"));
+  writeSpec("interval = 10m\nlisten = 0.0.0.0:" + std::to_string(port) + "\n");
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(waitFor([&] { return slurp(log).find("reload refused") != std::string::npos; }));
+  EXPECT_EQ(fetchMetrics(port), body);
+  ::kill(pid, SIGTERM);
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
+  EXPECT_THAT(slurp(log), HasSubstr("listen = \"0.0.0.0:" + std::to_string(port) + "\""));
+}
+
+// Under systemd (NOTIFY_SOCKET, WATCHDOG_USEC set): READY=1 with the status line after the first
+// sample, a watchdog ping, STOPPING=1 at the end; in that order.
+TEST_F(ZonedCliTest, ItTellsTheServiceManagerReadyStatusWatchdogAndStopping) {
+  ::softzone::testing::NotifySocket socket;
+  ::setenv("WATCHDOG_USEC", "60000000", 1);
+  Outcome run = dryRun();
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(socket.next(),
+            "READY=1\nSTATUS=db 1 nodes, web 1 nodes, 13 free; 0 moves, 0 failed; 1 samples, 0 "
+            "failed");
+  EXPECT_EQ(socket.next(), "WATCHDOG=1");
+  EXPECT_EQ(socket.next(), "STOPPING=1\nSTATUS=stopping");
+  EXPECT_EQ(socket.next(), "");
+}
+
+// Between two samples far apart zoned still pings the watchdog every half of its period.
+TEST_F(ZonedCliTest, ItPingsTheWatchdogWhileItSleepsBetweenSamples) {
+  writeSpec("interval = 10m\n");
+  ::softzone::testing::NotifySocket socket;
+  ::setenv("WATCHDOG_USEC", "200000", 1);  // a ping every 100 ms
+  pid_t pid = startZoned(scratch_.hostPath("/zoned.log"));
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_GT(pid, 0);
+  std::vector<std::string> messages;
+  EXPECT_TRUE(waitFor([&] {
+    for (std::string m = socket.next(); !m.empty(); m = socket.next()) messages.push_back(m);
+    return std::count(messages.begin(), messages.end(), "WATCHDOG=1") >= 10;
+  }));
+  ::kill(pid, SIGTERM);
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_FALSE(messages.empty());
+  EXPECT_THAT(messages[0], ::testing::StartsWith("READY=1\nSTATUS="));
 }
 
 TEST_F(ZonedCliTest, GarbageOptionsAreBadInput) {

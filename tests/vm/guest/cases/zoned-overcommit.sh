@@ -54,9 +54,12 @@ headroom = 30%
 free_low = 10%
 cooldown = 5s
 max_moves_per_minute = 30
-idle_for = 5s
+idle_for = 3s
 metrics_textfile = $SOFTZONE_OUT/softzone.prom
+listen = 127.0.0.1:9747
 CONFIG
+# The initramfs leaves the loopback interface down.
+ip link set lo up
 zoned_start
 dmesg -c >/dev/null
 HOLD_STATUS=/tmp/a.status
@@ -133,7 +136,15 @@ HOLD_PID=$B_PID HOLD_STATUS=$B_STATUS last_status=
 hold_check
 dmesg | grep "oom-kill:" && fail "an OOM kill under zoned"
 
-step "zoned stops; state and metrics"
+step "zoned's /metrics over HTTP, on loopback only; zoned stops; state and metrics"
+wget -qO "$SOFTZONE_OUT/http.prom" http://127.0.0.1:9747/metrics || fail "GET /metrics failed"
+grep 'softzone_nodes{zone="b"}' "$SOFTZONE_OUT/http.prom" || fail "no metrics for b over HTTP"
+wget -q --spider http://127.0.0.1:9747/metrics || fail "HEAD /metrics failed"
+if wget -qO /dev/null http://127.0.0.1:9747/; then fail "/ answered, not 404"; fi
+# The only socket listening on port 9747 (0x2613) is bound to 127.0.0.1 (0100007F), none on v6.
+listeners=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:2613$/ && $4 == "0A" { print $2 }')
+echo "listening on port 9747: $listeners"
+expect_eq "listeners on port 9747" "0100007F:2613" "$listeners"
 zoned_stop
 cat /var/lib/softzone/zoned.json
 grep -q '"loans"' /var/lib/softzone/zoned.json || fail "no loans in zoned's state"
