@@ -10,6 +10,8 @@ packages=(
   libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
+  # the systemd guests' Debian 12 root filesystem
+  mmdebstrap
 )
 case "${1:-all}" in
   demo) ;;
