@@ -12,6 +12,8 @@ packages=(
   libcpp-httplib-dev libsystemd-dev
   # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
   qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
+  # the systemd guests' Debian 12 root filesystem
+  mmdebstrap
 )
 case "${1:-all}" in
   demo) ;;

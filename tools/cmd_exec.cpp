@@ -75,6 +75,10 @@ Status joinPuttingBack(cpuset::Session& session, const cpuset::ZoneView& zone) {
   ::sigprocmask(SIG_BLOCK, &held, &before);
   pid_t helper = ::fork();
   if (helper == 0) {
+    // The joiner's ends: a helper holding the write end of `go` itself would never see it close
+    // when the join fails, and the joiner would wait for it forever, its signals held.
+    ::close(ready[0]);
+    ::close(go[1]);
     runPutBackHelper(*session.fs, joiner, session.zones.machine_nodes.minus(zone.nodes), zone.name,
                      ready[1], go[0]);
   }

@@ -49,22 +49,10 @@ for tool in numactl migratepages numastat memhog lstopo-no-graphics hwloc-calc; 
 done
 # hwloc reads its plugins' directory lazily; lstopo works without them for XML and text.
 
-# The kernel's own modules for the disk and ext4, in load order (modprobe resolves softdeps too).
-# Compressed modules (6.12's .ko.xz) are unpacked here: busybox's insmod may lack xz support.
-modlist="$stage/lib/modules/load-order"
-: >"$modlist"
-for module in virtio_pci virtio_blk crypto-crc32c ext4 loop; do
-  modprobe -d "$KERNEL_ROOT" -S "$KERNEL_RELEASE" --show-depends "$module" 2>/dev/null |
-    awk '$1 == "insmod" { print $2 }'
-done | awk '!seen[$0]++' | while read -r ko; do
-  name=$(basename "$ko")
-  case "$name" in
-    *.xz) xz -dc "$ko" >"$stage/lib/modules/${name%.xz}"; name=${name%.xz} ;;
-    *.zst) zstd -qdc "$ko" >"$stage/lib/modules/${name%.zst}"; name=${name%.zst} ;;
-    *) cp "$ko" "$stage/lib/modules/$name" ;;
-  esac
-  echo "$name" >>"$modlist"
-done
+# The kernel's own modules for the disk and ext4, in load order.
+# shellcheck source=kernel-modules.sh
+. "$here/kernel-modules.sh"
+stage_disk_modules "$stage/lib/modules"
 
 # The kernel config, where tools look for it (CONFIG_NODES_SHIFT gives the maximum node count).
 # The dynamic loader's cache, as every installed system has one: without it each program's start

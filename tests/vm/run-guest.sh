@@ -4,7 +4,7 @@
 #   run-guest.sh --kernel-env FILE --initrd FILE --test NAME --workdir DIR
 #                [--cgroup v1|v2] [--fake VALUE] [--mem SIZE] [--smp N] [--sockets 1|2]
 #                [--disk-size SIZE] [--timeout SECONDS] [--check SCRIPT] [--append PARAMS]
-#                [--keep-disk] [--verbose]
+#                [--keep-disk] [--verbose] [--rootfs IMAGE [--payload FILE]...]
 #
 # --append adds kernel parameters the case reads from /proc/cmdline (softzone.expect=fail, ...).
 # The guest's console (the kernel log) goes to DIR/console.log, the test's own output and the
@@ -12,12 +12,18 @@
 # $SOFTZONE_OUT on the guest's ext4 disk, are copied to DIR/out after power-off and, when --check
 # is given, checked on the host by `SCRIPT DIR/out`. On failure the logs stay and their tails are
 # printed; on success only the disk image is removed.
+#
+# --rootfs boots the systemd guest kind instead (docs/testing.md): IMAGE (make-rootfs.sh) is the
+# root filesystem, attached read-only to QEMU with a copy-on-write layer that is dropped at
+# power-off, and --initrd is make-systemd-initramfs.sh's. Each --payload FILE (zonectl, helpers)
+# goes to the guest's /usr/sbin, and guest/ to its /tests, carried on the test disk.
 set -euo pipefail
 
-usage() { sed -n '3,7p' "$0" | sed 's/^# //' >&2; exit 2; }
+usage() { sed -n '3,8p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 kernel_env= initrd= test_name= workdir= cgroup=v2 fake=8 mem=1G smp=2 sockets=1
-disk_size=512M timeout_s=600 check= extra_params= keep_disk=0 verbose=0
+disk_size=512M timeout_s=600 check= extra_params= keep_disk=0 verbose=0 rootfs=
+payload=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel-env) kernel_env=$2; shift 2 ;;
@@ -35,20 +41,51 @@ while [ $# -gt 0 ]; do
     --append) extra_params=$2; shift 2 ;;
     --keep-disk) keep_disk=1; shift ;;
     --verbose) verbose=1; shift ;;
+    --rootfs) rootfs=$2; shift 2 ;;
+    --payload) payload+=("$2"); shift 2 ;;
     *) echo "run-guest.sh: unknown option '$1'" >&2; usage ;;
   esac
 done
 [ -n "$kernel_env" ] && [ -n "$initrd" ] && [ -n "$test_name" ] && [ -n "$workdir" ] || usage
 case "$cgroup" in v1|v2) ;; *) echo "run-guest.sh: --cgroup must be v1 or v2, not '$cgroup'" >&2; exit 2 ;; esac
 case "$sockets" in 1|2) ;; *) echo "run-guest.sh: --sockets must be 1 or 2, not '$sockets'" >&2; exit 2 ;; esac
+if [ -n "$rootfs" ] && [ "$cgroup" != v2 ]; then
+  echo "run-guest.sh: the systemd guest (--rootfs) runs cgroup v2 only, systemd's default" >&2; exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
 
 # shellcheck source=/dev/null
 . "$kernel_env"
 rm -rf "$workdir"
 mkdir -p "$workdir"
 disk="$workdir/disk.img"
-truncate -s "$disk_size" "$disk"
-mkfs.ext4 -q -F -L softzone -E lazy_itable_init=0,lazy_journal_init=0 "$disk"
+
+# The test disk, a fresh ext4 filesystem for every boot; for the systemd guest it carries the
+# run's payload, which its initramfs installs into the root (guest/systemd/init).
+make_test_disk() {
+  local from=()
+  rm -rf "$workdir/payload-tree"
+  if [ -n "$rootfs" ]; then
+    local tree="$workdir/payload-tree"
+    mkdir -p "$tree/payload/sbin" "$tree/out"
+    cp -r "$here/guest" "$tree/payload/tests"
+    mkdir -p "$tree/payload/tests/units"
+    cp "$here/../../systemd/"*.service "$tree/payload/tests/units/"
+    cp -r "$here/../../examples" "$tree/payload/examples"
+    for file in ${payload[@]+"${payload[@]}"}; do
+      install -m 0755 "$file" "$tree/payload/sbin/"
+      # Without debug info, as in the initramfs guests (zonectl's is most of its size).
+      strip --strip-debug "$tree/payload/sbin/$(basename "$file")"
+    done
+    from=(-d "$tree")
+  fi
+  rm -f "$disk.new"
+  truncate -s "$disk_size" "$disk.new"
+  mkfs.ext4 -q -F -L softzone -E lazy_itable_init=0,lazy_journal_init=0 ${from[@]+"${from[@]}"} "$disk.new"
+  rm -rf "$workdir/payload-tree"
+  mv "$disk.new" "$disk"
+}
+make_test_disk
 
 memory_args=(-m "$mem")
 if [ "$sockets" = 2 ]; then
@@ -65,7 +102,14 @@ fi
 cmdline="console=ttyS0 loglevel=4 panic=-1 softzone.test=$test_name softzone.cgroup=$cgroup"
 # --fake off boots without fake NUMA: the machine as the kernel found it.
 if [ "$fake" != off ]; then cmdline="$cmdline numa=fake=$fake"; fi
-if [ "$cgroup" = v2 ]; then cmdline="$cmdline cgroup_no_v1=all"; fi
+# The initramfs guests mount cgroup2 alone; systemd mounts it itself (Debian 12's default is the
+# unified hierarchy), with the v1 controllers left in the kernel as on a host.
+if [ "$cgroup" = v2 ] && [ -z "$rootfs" ]; then cmdline="$cmdline cgroup_no_v1=all"; fi
+root_drive=()
+if [ -n "$rootfs" ]; then
+  # snapshot=on: writes go to a temporary layer QEMU drops at exit; the cached image stays pristine.
+  root_drive=(-drive "file=$rootfs,if=virtio,format=raw,snapshot=on,cache=unsafe")
+fi
 if [ -n "$extra_params" ]; then cmdline="$cmdline $extra_params"; fi
 
 # Software emulation occasionally crashes a kernel while it boots (seen: an oops in a timer
@@ -80,15 +124,13 @@ boot_guest() {
   timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp "$smp" "${memory_args[@]}" \
     -kernel "$KERNEL_IMAGE" -initrd "$initrd" -append "$cmdline" \
-    -drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
+    -drive "file=$disk,if=virtio,format=raw,cache=unsafe" ${root_drive[@]+"${root_drive[@]}"} \
     -display none -monitor none -no-reboot -nodefaults \
     -serial "file:$workdir/console.log" -serial "file:$workdir/result.log" \
     </dev/null >"$workdir/qemu.log" 2>&1
 }
 
-fresh_disk() {
-  truncate -s "$disk_size" "$disk.new" && mkfs.ext4 -q -F -L softzone -E lazy_itable_init=0,lazy_journal_init=0 "$disk.new" && mv "$disk.new" "$disk"
-}
+fresh_disk() { make_test_disk; }
 
 start=$(date +%s)
 set +e
