@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every softzone test from a fresh clone on Debian 12 (as root): installs what is missing,
 # builds the three trees, then runs the format gate, the unit tests (ASan+UBSan), the fuzz smoke
-# runs, and the guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in parallel.
+# runs, the guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in
+# parallel, and the package test (the .deb installed in a Debian 12 chroot, docs/install.md).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -21,4 +22,6 @@ echo "== fuzz smoke runs"
 ctest --test-dir "$root/build-fuzz" -L fuzz -j"$jobs" --output-on-failure || status=1
 echo "== guest tests (QEMU, numa=fake)"
 ctest --test-dir "$root/build" -L vm -j"$jobs" --output-on-failure || status=1
+echo "== the .deb installed with apt in a fresh Debian 12 chroot"
+ctest --test-dir "$root/build" -L package --output-on-failure || status=1
 exit $status
