@@ -27,6 +27,9 @@ case "${1:-all}" in
       python3 chromium
       # promtool (Prometheus' linter of the text exposition format) checks zoned's metrics
       prometheus
+      # the package test: dpkg-shlibdeps (dpkg-dev) computes the .deb's Depends, lintian checks it,
+      # mmdebstrap makes the fresh Debian 12 chroot it is installed in, groff checks the man pages
+      dpkg-dev lintian mmdebstrap groff-base man-db
     ) ;;
   *) echo "deps.sh: unknown set '$1' (demo or all)" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every softzone test from a fresh clone on Debian 12 (as root): installs what is missing,
 # builds the three trees, then runs the format gate, the unit tests (ASan+UBSan), the fuzz smoke
-# runs, and the guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in parallel.
+# runs, and the guest tests (QEMU, numa=fake, Debian's 6.1 and 6.12 kernels, cgroup v1 and v2) in
+# parallel. The package test (the .deb installed in a Debian 12 chroot, docs/install.md) runs by
+# hand: `ctest --test-dir build -L package`.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)

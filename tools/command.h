@@ -20,6 +20,9 @@ struct Context {
   cpuset::CgroupMode cgroup_mode = cpuset::CgroupMode::kAuto;
   std::ostream& out;
   std::ostream& err;
+  // The global options given before the verb ("root", "cgroup"): given after it too, they are
+  // refused rather than one silently winning.
+  std::vector<std::string> globals_before_verb = {};
 };
 
 // A verb: its arguments are everything after the verb's name. It may throw
@@ -36,8 +39,14 @@ struct Command {
 std::span<const Command> commands();
 const Command* findCommand(std::string_view name);
 
-// Parses a verb's arguments against its options (a --help option is added). Returns false when
-// --help was given: the help has then been printed to ctx.out and the verb should return.
+// The global options (--json, --root DIR, --cgroup MODE). zonectl takes them before the verb, and
+// every verb takes them after its name too, except one it defines itself with the same spelling.
+boost::program_options::options_description globalOptions();
+
+// Parses a verb's arguments against its options (a --help option and the global options it does
+// not define are added; a global one given here is applied to ctx, after `--` nothing is an
+// option). Returns false when --help was given: the help has then been printed to ctx.out and the
+// verb should return.
 bool parseVerbOptions(Context& ctx, std::string_view verb, std::string_view usage_args,
                       boost::program_options::options_description& options,
                       const boost::program_options::positional_options_description& positional,
@@ -53,7 +62,8 @@ Error readError(const Context& ctx, Error error);
 Status cmdTopology(Context& ctx, const std::vector<std::string>& args);
 Status cmdPlan(Context& ctx, const std::vector<std::string>& args);
 Status cmdVerify(Context& ctx, const std::vector<std::string>& args);
-// Partitions at run time (cmd_{create,resize,destroy,attach,exec,migrate,apply,list,status,recover}).
+// Partitions at run time
+// (cmd_{create,resize,destroy,attach,exec,migrate,apply,list,status,recover}).
 Status cmdCreate(Context& ctx, const std::vector<std::string>& args);
 Status cmdResize(Context& ctx, const std::vector<std::string>& args);
 Status cmdDestroy(Context& ctx, const std::vector<std::string>& args);

@@ -14,9 +14,10 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-// Global options end at the first argument that is neither an option nor an option's value: that
-// is the verb, and everything after it belongs to the verb (so `zonectl topology --help` is the
-// verb's help, not zonectl's). The option table says which options take a value.
+// Global options before the verb end at the first argument that is neither an option nor an
+// option's value: that is the verb, and everything after it belongs to the verb (so
+// `zonectl topology --help` is the verb's help, not zonectl's). The verb takes the global options
+// after its name too (parseVerbOptions). The option table says which options take a value.
 std::pair<std::vector<std::string>, std::vector<std::string>> splitAtVerb(
     const po::options_description& global, const std::vector<std::string>& args) {
   size_t i = 0;
@@ -50,18 +51,16 @@ void printUsage(std::ostream& out, const po::options_description& global) {
     out << "  " << command.name << std::string(width - command.name.size() + 2, ' ')
         << command.summary << '\n';
   }
-  out << '\n' << global << "\n`zonectl COMMAND --help` shows a command's own options.\n";
+  out << '\n'
+      << global
+      << "\nThe global options are accepted before or after the command "
+         "(`zonectl report --json`).\n`zonectl COMMAND --help` shows a command's own options.\n";
 }
 
 int run(const std::vector<std::string>& args) {
-  po::options_description global("global options");
-  global.add_options()                                           //
-      ("json", po::bool_switch(), "print JSON instead of text")  //
-      ("root", po::value<std::string>()->value_name("DIR"),
-       "read sysfs, procfs and cgroupfs under DIR instead of / (captured trees)")  //
-      ("cgroup", po::value<std::string>()->default_value("auto")->value_name("auto|v1|v2"),
-       "the cgroup cpuset interface to use")  //
-      ("help,h", "show this help")            //
+  po::options_description global = softzone::tools::globalOptions();
+  global.add_options()              //
+      ("help,h", "show this help")  //
       ("version", "print the version");
 
   auto [global_args, verb_args] = splitAtVerb(global, args);
@@ -101,6 +100,8 @@ int run(const std::vector<std::string>& args) {
 
   softzone::tools::Context ctx{std::move(*fs), values["json"].as<bool>(), *mode, std::cout,
                                std::cerr};
+  if (values.count("root") > 0) ctx.globals_before_verb.push_back("root");
+  if (!values["cgroup"].defaulted()) ctx.globals_before_verb.push_back("cgroup");
   std::vector<std::string> command_args(verb_args.begin() + 1, verb_args.end());
   softzone::Status status = command->run(ctx, command_args);
   if (!status) {

@@ -141,6 +141,20 @@ TEST(ReportCli, ZonesOomAndReclaimFromATree) {
   EXPECT_TRUE(b_only["system"].is_null());
 }
 
+TEST(ReportCli, JsonAfterTheVerbIsTheSameDocument) {
+  FakeTree tree;
+  putZones(tree);
+  Outcome before = zonectl({"--json", "--root", tree.path(), "report"});
+  ASSERT_EQ(before.exit_status, 0) << before.err;
+  Outcome after = zonectl({"report", "--json", "--root", tree.path()});
+  ASSERT_EQ(after.exit_status, 0) << after.err;
+  json first = json::parse(before.out);
+  json second = json::parse(after.out);
+  ASSERT_EQ(second["partitions"].size(), 2u) << after.out;
+  for (json* doc : {&first, &second}) doc->erase("time_ms");  // when each was sampled
+  EXPECT_EQ(second, first);
+}
+
 TEST(ReportCli, SnapshotThenSince) {
   FakeTree tree;
   putZones(tree);

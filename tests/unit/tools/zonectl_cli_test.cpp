@@ -32,6 +32,7 @@ TEST(ZonectlCli, Help) {
   EXPECT_THAT(run.out, StartsWith("usage: zonectl [--json] [--root DIR] [--cgroup auto|v1|v2]"));
   EXPECT_THAT(run.out, HasSubstr("  topology  "));
   EXPECT_THAT(run.out, HasSubstr("--root DIR"));
+  EXPECT_THAT(run.out, HasSubstr("accepted before or after the command"));
   EXPECT_EQ(run.err, "");
 }
 
@@ -46,6 +47,8 @@ TEST(ZonectlCli, VerbHelpIsTheVerbs) {
   EXPECT_EQ(run.exit_status, 0);
   EXPECT_THAT(run.out, StartsWith("usage: zonectl [global options] topology"));
   EXPECT_THAT(run.out, HasSubstr("topology options"));
+  EXPECT_THAT(run.out, HasSubstr("global options (also accepted before the verb)"));
+  EXPECT_THAT(run.out, HasSubstr("--root DIR"));
 }
 
 TEST(ZonectlCli, NoVerbIsUsageError) {
@@ -135,11 +138,58 @@ TEST(ZonectlCli, TopologyJson) {
   EXPECT_EQ(doc["cgroup"]["v2_cpuset_controller"], true);
 }
 
-TEST(ZonectlCli, GlobalOptionsAfterTheVerbBelongToTheVerb) {
+TEST(ZonectlCli, GlobalOptionsAfterTheVerbMeanTheSame) {
   FakeTree tree;
   putMachine(tree, FakeMachine{});
-  Outcome run = zonectl({"--root", tree.path(), "topology", "--json"});
-  EXPECT_EQ(run.exit_status, 2);  // topology has no --json of its own
+  Outcome before = zonectl({"--json", "--root", tree.path(), "--cgroup", "v2", "topology"});
+  ASSERT_EQ(before.exit_status, 0) << before.err;
+  Outcome after = zonectl({"topology", "--json", "--root", tree.path(), "--cgroup", "v2"});
+  ASSERT_EQ(after.exit_status, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_EQ(nlohmann::json::parse(after.out)["cgroup"]["selected"]["version"], "v2");
+  Outcome mixed = zonectl({"--root", tree.path(), "topology", "--json", "--cgroup", "v2"});
+  ASSERT_EQ(mixed.exit_status, 0) << mixed.err;
+  EXPECT_EQ(mixed.out, before.out);
+  Outcome equals = zonectl({"topology", "--root=" + tree.path(), "--json", "--cgroup=v2"});
+  ASSERT_EQ(equals.exit_status, 0) << equals.err;
+  EXPECT_EQ(equals.out, before.out);
+}
+
+TEST(ZonectlCli, GlobalOptionsAfterTheVerbKeepThePositionals) {
+  // The 1 GiB guest without fake NUMA that examples/demo.ini is planned on.
+  std::string root = std::string(SOFTZONE_FIXTURES) + "/debian-6.12-nofake-v2/root";
+  std::string spec = std::string(SOFTZONE_FIXTURES) + "/../../examples/demo.ini";
+  Outcome before = zonectl({"--root", root, "--json", "plan", spec});
+  ASSERT_EQ(before.exit_status, 0) << before.err;
+  // --root takes a value: the spec is still the positional SPEC, wherever it is.
+  Outcome after = zonectl({"plan", "--root", root, spec, "--json"});
+  ASSERT_EQ(after.exit_status, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_TRUE(nlohmann::json::parse(after.out).is_object());
+}
+
+TEST(ZonectlCli, GlobalOptionsAfterTheVerbAreCheckedAsBefore) {
+  FakeTree tree;
+  putMachine(tree, FakeMachine{});
+  Outcome bad_cgroup = zonectl({"topology", "--root", tree.path(), "--cgroup", "v3"});
+  EXPECT_EQ(bad_cgroup.exit_status, 2);
+  EXPECT_EQ(lineCount(bad_cgroup.err), 1u);
+  EXPECT_THAT(bad_cgroup.err, HasSubstr("--cgroup: expected auto, v1 or v2"));
+  Outcome missing = zonectl({"topology", "--root", tree.hostPath("/nowhere")});
+  EXPECT_EQ(missing.exit_status, 2);
+  EXPECT_EQ(lineCount(missing.err), 1u);
+  EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+  Outcome no_value = zonectl({"topology", "--root"});
+  EXPECT_EQ(no_value.exit_status, 2);
+  EXPECT_EQ(lineCount(no_value.err), 1u);
+  // Two different roots: refused, not one silently winning.
+  Outcome twice = zonectl({"--root", tree.path(), "topology", "--root", "/"});
+  EXPECT_EQ(twice.exit_status, 2);
+  EXPECT_THAT(twice.err, HasSubstr("--root is given both before and after the verb"));
+  EXPECT_EQ(twice.out, "");
+  Outcome cgroup_twice = zonectl({"--cgroup", "v1", "topology", "--cgroup", "v2"});
+  EXPECT_EQ(cgroup_twice.exit_status, 2);
+  EXPECT_THAT(cgroup_twice.err, HasSubstr("--cgroup is given both before and after the verb"));
 }
 
 TEST(ZonectlCli, TopologyOnTheLiveSystem) {
