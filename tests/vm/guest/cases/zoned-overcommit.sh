@@ -14,7 +14,9 @@
 sizes=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
 NODE_MIB=$(echo "$sizes" | head -1)
 LARGE_MIB=$(echo "$sizes" | tail -1)
-MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 } END { print s }')
+# Four of the largest nodes, each rounded up: total_mib rounds down, and a max a few hundred KiB
+# short of four nodes keeps b at three (measured: 3 x 257872K + 257872K > 4 x 251M).
+MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 + 1 } END { print s }')
 echo "node sizes (MiB): $(echo "$sizes" | tr '\n' ' '); min ${NODE_MIB}M, max ${MAX_MIB}M"
 zonectl create a --nodes 1 --min "${NODE_MIB}M" --max "${MAX_MIB}M"
 zonectl create b --nodes 2 --min "${NODE_MIB}M" --max "${MAX_MIB}M"
@@ -108,7 +110,9 @@ cat /tmp/a-pages-before
 # More than any three nodes hold: b must get a fourth, and only a has one to give.
 ANON_B=$((LARGE_MIB * 3 + LARGE_MIB / 3))
 B_STATUS=/tmp/b.status
-zonectl exec b -- memhold --mib "$ANON_B" --ramp "$RAMP" --status "$B_STATUS" &
+# Half a's rate: b must outlive zoned's kill and restart, whose idle clock for a starts again at
+# zero (a restart forgets how long a has been idle), before a node comes back to it.
+zonectl exec b -- memhold --mib "$ANON_B" --ramp $((RAMP / 2)) --status "$B_STATUS" &
 B_PID=$!
 # Once the free pool is empty the next move is a take-over: zoned is killed right after it moved
 # a's pages off the node (resize.migrate of a's shrink), and started again to finish the job.
