@@ -1,6 +1,9 @@
 // libFuzzer target for zoned's spec reader and the policy behind it: parseZonedSpec never crashes,
 // its errors are bad input located in the file, what it accepts is in range, and the policy run on
 // the accepted config never takes a partition above max or a donor below min.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,13 +18,21 @@ using namespace softzone::zoned;
 
 namespace {
 
+// 127.0.0.0/8 or ::1, read with inet_pton independently of the config reader.
+bool isLoopback(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 void checkConfig(const ZonedConfig& c) {
   check(c.interval_ms >= 10 && c.interval_ms <= 600000, "interval in range");
   check(c.cooldown_ms >= 0 && c.cooldown_ms <= 3600000, "cooldown in range");
   check(c.max_moves_per_minute >= 1 && c.max_moves_per_minute <= 60, "rate limit in range");
   check(c.sustain >= 1 && c.sustain <= 100, "sustain in range");
   check(c.idle_pressure < c.pressure_some_avg10, "idle below the grow threshold");
-  check(!c.listen || c.listen->host == "127.0.0.1" || c.listen->host == "::1", "loopback only");
+  check(!c.listen || isLoopback(c.listen->host), "loopback only");
   check(!c.listen || c.listen->port != 0, "a real port");
   check(c.metrics_textfile.empty() || c.metrics_textfile.front() == '/', "absolute textfile");
 }
