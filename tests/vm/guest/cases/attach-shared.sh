@@ -16,15 +16,8 @@ bound_tree_with_other_user
 step "a process outside any partition maps the tree and fills $ANON_MIB MiB of anonymous memory"
 treegen map "$TREE" --status /tmp/map --anon-mib $ANON_MIB &
 pid=$!
-wait_line /tmp/map "ready*" 180
-cat /tmp/map
-anon=$(sed -n 's/.* anon=\(0x[0-9a-f]*\).*/\1/p' /tmp/map)
-[ -n "$anon" ] || fail "no anonymous address in '$(cat /tmp/map)'"
-anon_pages=$((ANON_MIB * 256))
+map_ready /tmp/map "$pid"
 grep -q "^0::/\$\|cpuset:/\$" "/proc/$pid/cgroup" || fail "the process is not in the root cgroup: $(cat /proc/$pid/cgroup)"
-libc=$(awk '$6 ~ /\/libc[.-][^\/]*so/ { print $6; exit }' "/proc/$pid/maps")
-[ -n "$libc" ] || fail "the process maps no libc"
-echo "libc: $libc"
 residency_of "$libc" "$out/res-libc-before.json"
 libc_on_a=$(pages_on_nodes "$out/res-libc-before.json" $A_NODES)
 echo "libc before the attach: $(total_of "$out/res-libc-before.json" cached_pages) pages cached, $libc_on_a on A's nodes"

@@ -19,15 +19,8 @@ bound_tree_with_other_user
 step "a process of partition A maps the tree and fills $ANON_MIB MiB of anonymous memory"
 start_in_zone A treegen map "$TREE" --status /tmp/map --anon-mib $ANON_MIB
 pid=$BG_PID
-wait_line /tmp/map "ready*" 180
-cat /tmp/map
-anon=$(sed -n 's/.* anon=\(0x[0-9a-f]*\).*/\1/p' /tmp/map)
-[ -n "$anon" ] || fail "no anonymous address in '$(cat /tmp/map)'"
-anon_pages=$((ANON_MIB * 256))
+map_ready /tmp/map "$pid"
 grep -q "^$pid\$" "$(cgroup_dir A)/cgroup.procs" || fail "$pid is not in A"
-libc=$(awk '$6 ~ /\/libc[.-][^\/]*so/ { print $6; exit }' "/proc/$pid/maps")
-[ -n "$libc" ] || fail "the process maps no libc"
-echo "libc: $libc"
 residency_of "$libc" "$out/res-libc-before.json"
 libc_cached=$(total_of "$out/res-libc-before.json" cached_pages)
 libc_on_a=$(pages_on_nodes "$out/res-libc-before.json" $A_NODES)

@@ -141,3 +141,16 @@ bound_tree_with_other_user() {
   other=$!
   wait_line /tmp/other "ready*" 180
 }
+
+# map_ready STATUS PID: waits for `treegen map` (PID) to say ready in STATUS, then sets anon (the
+# address of its anonymous memory), anon_pages (ANON_MIB's pages) and libc (the libc it maps).
+map_ready() {
+  wait_line "$1" "ready*" 180
+  cat "$1"
+  anon=$(sed -n 's/.* anon=\(0x[0-9a-f]*\).*/\1/p' "$1")
+  [ -n "$anon" ] || fail "no anonymous address in '$(cat "$1")'"
+  anon_pages=$((ANON_MIB * 256))
+  libc=$(awk '$6 ~ /\/libc[.-][^\/]*so/ { print $6; exit }' "/proc/$2/maps")
+  [ -n "$libc" ] || fail "the process maps no libc"
+  echo "libc: $libc"
+}
