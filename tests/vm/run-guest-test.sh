@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Host test of run-guest.sh's retries, with a stand-in for qemu-system-x86_64 that plays one
 # scripted guest per boot: a kernel that died of an int3 it did not place is run once more; any
-# other death of a started case is not; a second int3 death fails.
+# other death of a started case is not; a second int3 death fails; a guest hung before its case
+# started is stopped after --boot-timeout and booted once more.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/bin"
-# The stand-in: boot N plays the line N of $work/script (pass, int3, gpf), writing the two serial
-# files run-guest.sh names.
+# The stand-in: boot N plays the line N of $work/script (pass, int3, gpf, hang), writing the two
+# serial files run-guest.sh names.
 cat >"$work/bin/qemu-system-x86_64" <<'STANDIN'
 #!/usr/bin/env bash
 console= result= n=0
@@ -22,6 +23,10 @@ done
 n=$(($(cat "$FAKE_DIR/boots" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$FAKE_DIR/boots"
 play=$(sed -n "${n}p" "$FAKE_DIR/script")
+if [ "$play" = hang ]; then
+  echo "[ 22.5] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" >"$console"
+  exec sleep 600
+fi
 echo "SOFTZONE-START: test=t" >"$result"
 case "$play" in
   pass) echo "[ 1.0] booted" >"$console"; echo "SOFTZONE-RESULT: PASS" >>"$result" ;;
@@ -39,7 +44,7 @@ run() {
   rm -f "$work/boots"
   set +e
   out=$(FAKE_DIR=$work PATH="$work/bin:$PATH" "$here/run-guest.sh" --kernel-env "$work/kernel.env" \
-    --initrd /dev/null --test t --workdir "$work/w" --disk-size 8M 2>&1)
+    --initrd /dev/null --test t --workdir "$work/w" --disk-size 8M --boot-timeout 2 2>&1)
   rc=$?
   set -e
   boots=$(cat "$work/boots")
@@ -65,4 +70,14 @@ check '[ "$rc" = 1 ] && [ "$boots" = 2 ]' "only one int3 retry"
 
 run pass
 check '[ "$rc" = 0 ] && [ "$boots" = 1 ]' "a passing case runs once"
+
+run hang pass
+check '[ "$rc" = 0 ] && [ "$boots" = 2 ]' "a boot hung before the case is stopped and booted again"
+check 'echo "$out" | grep -q "had not started the test case after 2s"' "the retry is said"
+check '[ -f "$work/w/console-boot1.log" ]' "the hung boot's kernel log is kept"
+
+run hang hang
+check '[ "$rc" = 1 ] && [ "$boots" = 2 ]' "a second hung boot fails"
+check 'echo "$out" | grep -q "did not start the test case within 2s, twice"' "the failure says why"
+check '! pgrep -f "sleep 600" >/dev/null' "no stand-in is left running"
 echo "run-guest-test: ok"

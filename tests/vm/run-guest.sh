@@ -3,9 +3,11 @@
 #
 #   run-guest.sh --kernel-env FILE --initrd FILE --test NAME --workdir DIR
 #                [--cgroup v1|v2] [--fake VALUE] [--mem SIZE] [--smp N] [--sockets 1|2]
-#                [--disk-size SIZE] [--timeout SECONDS] [--check SCRIPT] [--append PARAMS]
-#                [--keep-disk] [--verbose] [--rootfs IMAGE [--payload FILE]...]
+#                [--disk-size SIZE] [--timeout SECONDS] [--boot-timeout SECONDS] [--check SCRIPT]
+#                [--append PARAMS] [--keep-disk] [--verbose] [--rootfs IMAGE [--payload FILE]...]
 #
+# --timeout bounds the whole run; --boot-timeout (default 240 s) the time until the case starts
+# (its SOFTZONE-START line), so that a kernel hung while booting is booted again (below).
 # --append adds kernel parameters the case reads from /proc/cmdline (softzone.expect=fail, ...).
 # The guest's console (the kernel log) goes to DIR/console.log, the test's own output and the
 # SOFTZONE-RESULT line to DIR/result.log (second serial port). The case's artifacts, written to
@@ -19,10 +21,10 @@
 # goes to the guest's /usr/sbin, and guest/ to its /tests, carried on the test disk.
 set -euo pipefail
 
-usage() { sed -n '3,8p' "$0" | sed 's/^# //' >&2; exit 2; }
+usage() { sed -n '3,9p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 kernel_env= initrd= test_name= workdir= cgroup=v2 fake=8 mem=1G smp=2 sockets=1
-disk_size=512M timeout_s=600 check= extra_params= keep_disk=0 verbose=0 rootfs=
+disk_size=512M timeout_s=600 boot_timeout_s=240 check= extra_params= keep_disk=0 verbose=0 rootfs=
 payload=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --sockets) sockets=$2; shift 2 ;;
     --disk-size) disk_size=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --boot-timeout) boot_timeout_s=$2; shift 2 ;;
     --check) check=$2; shift 2 ;;
     --append) extra_params=$2; shift 2 ;;
     --keep-disk) keep_disk=1; shift ;;
@@ -112,22 +115,46 @@ if [ -n "$rootfs" ]; then
 fi
 if [ -n "$extra_params" ]; then cmdline="$cmdline $extra_params"; fi
 
-# Software emulation occasionally crashes a kernel while it boots (seen: an oops in a timer
-# softirq on 6.12 under TCG, before init ran). A guest that never reached the test case is booted
-# once more. One that started the case is retried only when its kernel died of an int3 it did
-# not place ("Oops: int3" at a patch site): under multi-threaded TCG a CPU can still execute the
-# breakpoint the kernel's text patching put in and already took out (static keys, switched for
-# instance when the first cpuset is made or the last removed, or NUMA balancing is turned on or
-# off; seen once: 6.12, in __alloc_pages, placement case). A user-space program cannot cause that
-# oops (its int3 is its own SIGTRAP), so no failure of the case is hidden.
-boot_guest() {
-  timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+# Software emulation occasionally breaks a kernel while it boots (seen: an oops in a timer softirq
+# on 6.12, and a CPU stuck with RCU stall reports on 6.1 with two sockets, both before init ran).
+# A guest that did not reach the test case, because its kernel died or because the case had not
+# started after --boot-timeout, is booted once more. One that started the case is retried only
+# when its kernel died of an int3 it did not place ("Oops: int3" at a patch site): under
+# multi-threaded TCG a CPU can still execute the breakpoint the kernel's text patching put in and
+# already took out (static keys, switched for instance when the first cpuset is made or the last
+# removed, or NUMA balancing is turned on or off; seen once: 6.12, in __alloc_pages, placement
+# case). A user-space program cannot cause that oops (its int3 is its own SIGTRAP), and no
+# program of the case runs before SOFTZONE-START, so no failure of the case is hidden.
+run_qemu() {
+  exec timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp "$smp" "${memory_args[@]}" \
     -kernel "$KERNEL_IMAGE" -initrd "$initrd" -append "$cmdline" \
     -drive "file=$disk,if=virtio,format=raw,cache=unsafe" ${root_drive[@]+"${root_drive[@]}"} \
     -display none -monitor none -no-reboot -nodefaults \
     -serial "file:$workdir/console.log" -serial "file:$workdir/result.log" \
     </dev/null >"$workdir/qemu.log" 2>&1
+}
+
+case_started() { grep -aq '^SOFTZONE-START:' "$workdir/result.log" 2>/dev/null; }
+
+# Runs QEMU and returns its status; a guest whose case has not started after --boot-timeout is
+# stopped and boot_hung set. run_qemu execs timeout, so the background job's pid is timeout's,
+# which passes the TERM on to QEMU.
+boot_guest() {
+  boot_hung=0
+  : >"$workdir/result.log"
+  run_qemu &
+  local qemu_pid=$! waited=0
+  while kill -0 "$qemu_pid" 2>/dev/null && ! case_started; do
+    if [ "$waited" -ge "$boot_timeout_s" ]; then
+      boot_hung=1
+      kill "$qemu_pid" 2>/dev/null
+      break
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  wait "$qemu_pid"
 }
 
 fresh_disk() { make_test_disk; }
@@ -138,11 +165,15 @@ boot_retried=0 int3_retried=0
 while :; do
   boot_guest
   qemu_status=$?
-  if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then break; fi
-  if ! grep -aq '^SOFTZONE-START:' "$workdir/result.log"; then
+  if [ "$boot_hung" = 0 ] && { [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; }; then break; fi
+  if ! case_started; then
     [ "$boot_retried" = 0 ] || break
     boot_retried=1
-    echo "run-guest.sh: the guest did not reach the test case (qemu exit $qemu_status); booting it again. Kernel log tail:"
+    if [ "$boot_hung" = 1 ]; then
+      echo "run-guest.sh: the guest had not started the test case after ${boot_timeout_s}s; booting it again. Kernel log tail:"
+    else
+      echo "run-guest.sh: the guest did not reach the test case (qemu exit $qemu_status); booting it again. Kernel log tail:"
+    fi
     tail -n 5 "$workdir/console.log"
     mv "$workdir/console.log" "$workdir/console-boot1.log"
     fresh_disk
@@ -171,7 +202,9 @@ fi
 
 failed=0
 why=
-if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+if [ "$boot_hung" = 1 ]; then
+  failed=1; why="guest did not start the test case within ${boot_timeout_s}s, twice"
+elif [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
   failed=1; why="guest timed out after ${timeout_s}s"
 elif [ -z "$verdict" ]; then
   failed=1; why="guest gave no result (qemu exit $qemu_status)"
