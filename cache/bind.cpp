@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "file_map.h"
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 #include "window_holder.h"
 
 namespace softzone::cache {

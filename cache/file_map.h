@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/page_cache.h"
-#include "softzone/page_placement.h"
-#include "softzone/result.h"
+#include "softzone/cache/page_cache.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/result.h"
 #include "window_holder.h"
 
 namespace softzone::cache::detail {

@@ -17,7 +17,7 @@
 
 #include "file_map.h"
 #include "keeper_record.h"
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 namespace {

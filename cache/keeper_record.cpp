@@ -11,8 +11,8 @@
 #include <array>
 #include <cerrno>
 
-#include "softzone/safe_write.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/safe_write.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::cache::detail {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::cache::detail {
 

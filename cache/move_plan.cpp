@@ -1,7 +1,7 @@
 // Pure pieces of binding: where pages go, runs of cached pages, why a page could not move.
 #include <cerrno>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "softzone/page_cache.h"
-#include "softzone/text_parse.h"
+#include "softzone/cache/page_cache.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::cache {
 namespace {

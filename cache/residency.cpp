@@ -8,7 +8,7 @@
 #include <cerrno>
 
 #include "file_map.h"
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 namespace {

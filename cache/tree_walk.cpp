@@ -13,7 +13,7 @@
 #include <set>
 #include <utility>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 namespace {

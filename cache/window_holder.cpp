@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache::detail {
 namespace {

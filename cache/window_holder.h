@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::cache::detail {
 

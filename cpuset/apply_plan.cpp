@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <map>
 
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::cpuset {
 

@@ -2,8 +2,8 @@
 #include <signal.h>
 
 #include "partition_internal.h"
-#include "softzone/page_placement.h"
-#include "softzone/process_handle.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/process_handle.h"
 
 namespace softzone::cpuset {
 

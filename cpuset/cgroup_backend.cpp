@@ -1,5 +1,5 @@
 // The cgroup v1 and v2 cpuset backends behind CgroupBackend.
-#include "softzone/cgroup_backend.h"
+#include "softzone/cpuset/cgroup_backend.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "softzone/kernel_files.h"
-#include "softzone/op_lock.h"
-#include "softzone/text_parse.h"
+#include "softzone/cpuset/op_lock.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {

@@ -3,9 +3,9 @@
 #include <map>
 #include <system_error>
 
-#include "softzone/cgroup.h"
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/cpuset/cgroup.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <set>
 
-#include "softzone/cgroup_backend.h"
-#include "softzone/kernel_files.h"
-#include "softzone/process_handle.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/process_handle.h"
 
 namespace softzone::cpuset {
 namespace {

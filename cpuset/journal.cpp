@@ -1,5 +1,5 @@
 // The operation lock (flock), the journal file and the test stop hook.
-#include "softzone/journal.h"
+#include "softzone/cpuset/journal.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "softzone/cgroup_backend.h"
-#include "softzone/op_lock.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/cpuset/op_lock.h"
 
 namespace softzone::cpuset {
 

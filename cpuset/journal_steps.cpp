@@ -1,6 +1,6 @@
 // The journal as the operations write it: one step at a time, inside apply as its current action.
 #include "partition_internal.h"
-#include "softzone/kernel_files.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::cpuset {
 

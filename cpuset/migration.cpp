@@ -4,8 +4,8 @@
 #include <functional>
 
 #include "partition_internal.h"
-#include "softzone/page_placement.h"
-#include "softzone/process_handle.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/process_handle.h"
 
 namespace softzone::cpuset {
 

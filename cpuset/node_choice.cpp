@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "softzone/partitions.h"
-#include "softzone/size.h"
+#include "softzone/cpuset/partitions.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::cpuset {
 

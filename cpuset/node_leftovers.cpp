@@ -1,9 +1,9 @@
 // Per-node page cache and shared memory left on nodes a shrink gives back to the free pool.
-#include "softzone/node_leftovers.h"
+#include "softzone/cpuset/node_leftovers.h"
 
-#include "softzone/kernel_files.h"
-#include "softzone/size.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/size.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::cpuset {
 namespace {

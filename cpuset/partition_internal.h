@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::cpuset {
 

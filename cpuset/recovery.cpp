@@ -1,6 +1,6 @@
 // Running a journaled operation from its entry, and recovering the one a killed run left.
 #include "partition_internal.h"
-#include "softzone/kernel_files.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::cpuset {
 

@@ -1,7 +1,7 @@
 // Resizing a partition: grow, move the pages off released nodes, shrink, verify, record.
 #include "partition_internal.h"
-#include "softzone/node_leftovers.h"
-#include "softzone/size.h"
+#include "softzone/cpuset/node_leftovers.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::cpuset {
 

@@ -5,8 +5,8 @@
 #include <cerrno>
 
 #include "partition_internal.h"
-#include "softzone/page_placement.h"
-#include "softzone/topology.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::cpuset {
 

@@ -1,12 +1,12 @@
 // The state file (JSON, atomically replaced) and the machine's zones built from it and the tree.
-#include "softzone/zone_state.h"
+#include "softzone/cpuset/zone_state.h"
 
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "softzone/cgroup_backend.h"
-#include "softzone/kernel_files.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::cpuset {
 namespace {

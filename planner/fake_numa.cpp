@@ -1,5 +1,5 @@
 // Parsing and printing numa=fake=, mirroring how the kernel's numa_emulation() reads it.
-#include "softzone/fake_numa.h"
+#include "softzone/planner/fake_numa.h"
 
 #include <charconv>
 #include <limits>

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "softzone/hwloc_machine.h"
-#include "softzone/plan.h"
-#include "softzone/topology.h"
+#include "softzone/planner/plan.h"
+#include "softzone/zones/hwloc_machine.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::planner {
 namespace {
@@ -71,7 +71,8 @@ Result<Machine> machineFromTopologyJson(const json& topology) {
   if (!topology.is_object()) return jsonError("the document", "an object");
   auto nodes = topology.find("physical_nodes");
   if (nodes == topology.end() || !nodes->is_array() || nodes->empty()) {
-    return jsonError("physical_nodes", "a non-empty array (the output of `zonectl --json topology`)");
+    return jsonError("physical_nodes",
+                     "a non-empty array (the output of `zonectl --json topology`)");
   }
   Machine machine;
   if (auto max = topology.find("max_nodes"); max != topology.end() && !max->is_null()) {

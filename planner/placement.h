@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace softzone::planner::detail {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "placement.h"
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace softzone::planner::detail {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 #include "text_table.h"
 
 namespace softzone::planner {

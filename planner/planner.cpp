@@ -14,7 +14,7 @@
 
 #include "placement.h"
 #include "plan_builder.h"
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace softzone::planner {
 

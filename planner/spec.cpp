@@ -1,6 +1,6 @@
 // The spec reader: a line pre-pass for structure and line numbers, Boost.Program_options for
 // values.
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "softzone/text_parse.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::planner {
 namespace {

@@ -1,11 +1,11 @@
 // Verify a plan against the running kernel: the parameter, the node layout, then what the plan
 // only modelled (real node sizes) against what it promised (every zone its memory).
-#include "softzone/verify.h"
+#include "softzone/planner/verify.h"
 
 #include <nlohmann/json.hpp>
 
-#include "softzone/kernel_files.h"
-#include "softzone/topology.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/topology.h"
 #include "text_table.h"
 
 namespace softzone::planner {
@@ -27,7 +27,8 @@ std::string param(const std::string& arg) { return std::string(kernel::kFakeNuma
 // differently; a value the kernel ignores (numa=off) counts as absent.
 VerifyCheck checkFakeNuma(const Plan& plan, const zones::Topology& topology) {
   std::string planned = param(plan.fake_numa_arg);
-  std::string fix = "boot with " + planned + " (zonectl plan SPEC --format grub writes the GRUB drop-in)";
+  std::string fix =
+      "boot with " + planned + " (zonectl plan SPEC --format grub writes the GRUB drop-in)";
   if (!topology.fakeNumaActive()) {
     std::string running = topology.numa_cmdline.numa_off ? "numa=off" : std::string(kNone);
     return check("numa=fake", planned, running, false, "fake NUMA is not active; " + fix);
@@ -35,7 +36,8 @@ VerifyCheck checkFakeNuma(const Plan& plan, const zones::Topology& topology) {
   const std::string& arg = *topology.numa_cmdline.fake_numa_arg;
   auto booted = parseFakeNumaArg(arg);
   bool same = booted && *booted == plan.fake_numa;
-  return check("numa=fake", planned, param(arg), same, "the kernel was booted with another split; " + fix);
+  return check("numa=fake", planned, param(arg), same,
+               "the kernel was booted with another split; " + fix);
 }
 
 int physicalNodesWithMemory(const zones::Topology& topology) {
@@ -89,11 +91,12 @@ void checkZones(const Plan& plan, const zones::Topology& topology, std::vector<V
     if (zone.kind == ZoneKind::kFree) continue;
     uint64_t capacity = realCapacity(zone.nodes, topology);
     std::string subject = "zone " + zone.name;
-    out.push_back(check(subject, ">= " + readableSize(zone.requested_bytes) + " on nodes " + zone.nodes.format(),
-                        readableSize(capacity), capacity >= zone.requested_bytes,
-                        "nodes " + zone.nodes.format() + " hold " + readableSize(capacity) +
-                            ", the zone needs " + readableSize(zone.requested_bytes) +
-                            "; raise kernel_image or size_margin, or set a larger node_size, and re-plan"));
+    out.push_back(check(
+        subject, ">= " + readableSize(zone.requested_bytes) + " on nodes " + zone.nodes.format(),
+        readableSize(capacity), capacity >= zone.requested_bytes,
+        "nodes " + zone.nodes.format() + " hold " + readableSize(capacity) + ", the zone needs " +
+            readableSize(zone.requested_bytes) +
+            "; raise kernel_image or size_margin, or set a larger node_size, and re-plan"));
     if (zone.cpus.empty()) continue;
     NodeSet missing = zone.cpus.minus(topology.cpus);
     out.push_back(check(subject + " cpus", zone.cpus.format(),
@@ -161,9 +164,10 @@ std::string formatVerificationText(const Verification& verification, std::string
   for (const VerifyCheck& c : verification.checks) {
     table.add({c.subject, c.planned, c.running, outcomeMark(c.outcome)});
   }
-  std::string text = "verify " + std::string(spec_name) + " against the running kernel" +
-                     (verification.kernel_release.empty() ? "" : " (" + verification.kernel_release + ")") +
-                     "\n\n" + table.render();
+  std::string text =
+      "verify " + std::string(spec_name) + " against the running kernel" +
+      (verification.kernel_release.empty() ? "" : " (" + verification.kernel_release + ")") +
+      "\n\n" + table.render();
   int failed = verification.count(Outcome::kFailed);
   int warnings = verification.count(Outcome::kWarning);
   if (failed > 0) {
@@ -180,8 +184,8 @@ std::string formatVerificationText(const Verification& verification, std::string
   size_t total = verification.checks.size();
   text += "\n";
   if (failed == 0) {
-    text += "verify: OK, the running kernel matches the plan (" + std::to_string(total) + " checks" +
-            (warnings > 0 ? ", " + std::to_string(warnings) + " warnings" : "") + ")\n";
+    text += "verify: OK, the running kernel matches the plan (" + std::to_string(total) +
+            " checks" + (warnings > 0 ? ", " + std::to_string(warnings) + " warnings" : "") + ")\n";
   } else {
     text += "verify: FAILED, " + std::to_string(failed) + " of " + std::to_string(total) +
             " checks differ from the plan\n";

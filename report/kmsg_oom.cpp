@@ -1,5 +1,5 @@
 // OOM kills from /dev/kmsg: record framing, the "oom-kill:" summary and the "Killed process" line.
-#include "softzone/kmsg_oom.h"
+#include "softzone/report/kmsg_oom.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <charconv>
 
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::report {
 namespace {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "softzone/report.h"
+#include "softzone/report/report.h"
 
 namespace softzone::report {
 namespace {

@@ -1,6 +1,6 @@
 // Per-node counters: the metric table, the parsers of nodeN/{meminfo,vmstat,numastat} and the
 // readers (with kswapdN CPU time from /proc).
-#include "softzone/node_stats.h"
+#include "softzone/report/node_stats.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <charconv>
 
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::report {
 namespace {

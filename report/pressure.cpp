@@ -1,10 +1,10 @@
 // Memory pressure per cgroup: PSI lines (v2) and cpuset.memory_pressure (v1).
-#include "softzone/pressure.h"
+#include "softzone/report/pressure.h"
 
 #include <charconv>
 
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::report {
 namespace {

@@ -1,12 +1,12 @@
 // Exact per-node reclaim from a hist trigger on vmscan:mm_vmscan_lru_shrink_inactive.
-#include "softzone/reclaim_trace.h"
+#include "softzone/report/reclaim_trace.h"
 
 #include <cerrno>
 #include <charconv>
 #include <vector>
 
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::report {
 namespace {

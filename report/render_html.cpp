@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "softzone/report.h"
-#include "softzone/size.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::report {
 namespace {

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "report_internal.h"
-#include "softzone/report.h"
-#include "softzone/size.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::report {
 namespace {

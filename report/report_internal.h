@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "softzone/kmsg_oom.h"
-#include "softzone/pressure.h"
+#include "softzone/report/kmsg_oom.h"
+#include "softzone/report/pressure.h"
 
 namespace softzone::report {
 

@@ -7,10 +7,10 @@
 #include <utility>
 
 #include "report_internal.h"
-#include "softzone/kernel_files.h"
-#include "softzone/reclaim_trace.h"
-#include "softzone/report.h"
-#include "softzone/topology.h"
+#include "softzone/report/reclaim_trace.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::report {
 namespace {

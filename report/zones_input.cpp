@@ -1,9 +1,9 @@
 // The zones a report covers, from the machine's zone state (the partitions engineer's model).
 #include <algorithm>
 
-#include "softzone/kernel_files.h"
-#include "softzone/report.h"
-#include "softzone/zone_state.h"
+#include "softzone/cpuset/zone_state.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::report {
 

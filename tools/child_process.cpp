@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::tools {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "softzone/cgroup_backend.h"
-#include "softzone/result.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::tools {
 

@@ -3,8 +3,8 @@
 // another numa=fake= than the plan's: node numbers would not mean what the plan means.
 #include "partition_view.h"
 #include "plan_inputs.h"
-#include "softzone/kernel_files.h"
-#include "softzone/topology.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -42,7 +42,8 @@ cpuset::DesiredZones desiredFromPlan(const planner::Plan& plan, const planner::S
 std::string describeAction(const cpuset::ApplyAction& action) {
   const std::string& name = action.target.name;
   if (action.verb == "destroy") return "destroy " + name + " (nodes " + action.from.format() + ")";
-  if (action.verb == "create") return "create " + name + " on nodes " + action.target.nodes.format();
+  if (action.verb == "create")
+    return "create " + name + " on nodes " + action.target.nodes.format();
   if (action.verb == "update") return "update " + name + " (CPUs, limits or mem_hardwall)";
   return action.verb + " " + name + ": nodes " + action.from.format() + " -> " +
          action.target.nodes.format();
@@ -52,9 +53,9 @@ std::string describeAction(const cpuset::ApplyAction& action) {
 
 Status cmdApply(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("apply options");
-  options.add_options()                                                                   //
+  options.add_options()                                                                          //
       ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file (INI)")  //
-      ("dry-run", po::bool_switch(), "print what would change, change nothing")               //
+      ("dry-run", po::bool_switch(), "print what would change, change nothing")                  //
       ("prune", po::bool_switch(), "destroy live partitions the spec does not name");
   addPlannerOptions(options);
   po::positional_options_description positional;
@@ -75,12 +76,12 @@ Status cmdApply(Context& ctx, const std::vector<std::string>& args) {
   SZ_TRY(plan, planner::planZones(planner::machineFromTopology(*topology), spec, planner_options));
   const auto& booted = topology->numa_cmdline.fake_numa_arg;
   if (!booted || *booted != plan.fake_numa_arg) {
-    return mismatch("the plan for " + spec_path + " needs the kernel booted with " +
-                    std::string(kernel::kFakeNumaParam) + plan.fake_numa_arg + ", this one has " +
-                    (booted ? std::string(kernel::kFakeNumaParam) + *booted
-                            : std::string("no numa=fake=")) +
-                    "; install the parameter (`zonectl plan " + spec_path +
-                    " --format grub`) and reboot, then apply");
+    return mismatch(
+        "the plan for " + spec_path + " needs the kernel booted with " +
+        std::string(kernel::kFakeNumaParam) + plan.fake_numa_arg + ", this one has " +
+        (booted ? std::string(kernel::kFakeNumaParam) + *booted : std::string("no numa=fake=")) +
+        "; install the parameter (`zonectl plan " + spec_path +
+        " --format grub`) and reboot, then apply");
   }
   cpuset::DesiredZones desired = desiredFromPlan(plan, spec, spec_path);
   SZ_TRY(session, openPartitionSession(ctx, !dry_run));
@@ -97,14 +98,17 @@ Status cmdApply(Context& ctx, const std::vector<std::string>& args) {
                          {"nodes", action.target.nodes.format()},
                          {"cpus", action.target.cpus.format()}});
     }
-    json out = {{"spec", spec_path},       {"dry_run", dry_run},          {"actions", planned},
-                {"kept", actions.kept},    {"zones_change", actions.zones_change},
+    json out = {{"spec", spec_path},
+                {"dry_run", dry_run},
+                {"actions", planned},
+                {"kept", actions.kept},
+                {"zones_change", actions.zones_change},
                 {"done", done}};
     ctx.out << out.dump(2) << '\n';
     return {};
   }
-  ctx.out << (dry_run ? "would apply " : "applied ") << spec_path << ": "
-          << actions.actions.size() << " partition change(s)"
+  ctx.out << (dry_run ? "would apply " : "applied ") << spec_path << ": " << actions.actions.size()
+          << " partition change(s)"
           << (actions.zones_change ? ", system/shared zones recorded" : "") << "\n";
   for (const cpuset::ApplyAction& action : actions.actions) {
     ctx.out << "  " << describeAction(action) << "\n";

@@ -1,7 +1,7 @@
 // zonectl attach NAME PID... [--no-migrate]: moves whole processes (all threads) into a partition
 // and, unless told not to, their pages onto its nodes.
 #include "partition_view.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

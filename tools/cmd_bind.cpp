@@ -6,10 +6,10 @@
 #include <optional>
 
 #include "command.h"
-#include "softzone/page_cache.h"
-#include "softzone/size.h"
-#include "softzone/topology.h"
-#include "softzone/zone_state.h"
+#include "softzone/cache/page_cache.h"
+#include "softzone/cpuset/zone_state.h"
+#include "softzone/zones/size.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

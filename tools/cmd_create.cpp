@@ -1,7 +1,7 @@
 // zonectl create NAME --nodes NODES | --size SIZE [--cpus CPUS]: a partition (a cpuset) on free
 // nodes.
 #include "partition_view.h"
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

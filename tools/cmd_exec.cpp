@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "partition_view.h"
-#include "softzone/page_sharing.h"
+#include "softzone/zones/page_sharing.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

@@ -1,7 +1,7 @@
 // zonectl migrate (--pid PID | NAME) --to NODES: moves a process's (or a partition's) pages to
 // NODES with move_pages, leaving the page cache others share, then counts what is left elsewhere.
 #include "partition_view.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

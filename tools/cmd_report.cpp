@@ -3,9 +3,9 @@
 #include <sstream>
 
 #include "command.h"
-#include "softzone/reclaim_trace.h"
-#include "softzone/report.h"
-#include "softzone/safe_write.h"
+#include "softzone/report/reclaim_trace.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

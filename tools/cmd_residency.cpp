@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "command.h"
-#include "softzone/page_cache.h"
-#include "softzone/size.h"
-#include "softzone/zone_state.h"
+#include "softzone/cache/page_cache.h"
+#include "softzone/cpuset/zone_state.h"
+#include "softzone/zones/size.h"
 #include "table.h"
 
 namespace softzone::tools {

@@ -1,7 +1,7 @@
 // zonectl resize NAME --nodes NODES | --size SIZE [--force]: grow onto free nodes, or shrink by
 // first moving the partition's pages off the nodes it gives up, then verifying none is left.
 #include "partition_view.h"
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

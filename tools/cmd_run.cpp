@@ -14,10 +14,10 @@
 
 #include "child_process.h"
 #include "command.h"
-#include "softzone/cgroup_backend.h"
-#include "softzone/op_lock.h"
-#include "softzone/report.h"
-#include "softzone/safe_write.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/cpuset/op_lock.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

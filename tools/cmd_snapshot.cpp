@@ -1,7 +1,7 @@
 // zonectl snapshot: every per-node and per-cgroup counter now, for `report --since` later.
 #include "command.h"
-#include "softzone/report.h"
-#include "softzone/safe_write.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/safe_write.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

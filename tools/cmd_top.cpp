@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "command.h"
-#include "softzone/report.h"
-#include "softzone/size.h"
+#include "softzone/report/report.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

@@ -3,10 +3,10 @@
 #include <optional>
 
 #include "command.h"
-#include "softzone/fake_numa.h"
-#include "softzone/kernel_files.h"
-#include "softzone/size.h"
-#include "softzone/topology.h"
+#include "softzone/planner/fake_numa.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/size.h"
+#include "softzone/zones/topology.h"
 #include "table.h"
 
 namespace softzone::tools {

@@ -4,8 +4,8 @@
 
 #include "command.h"
 #include "plan_inputs.h"
-#include "softzone/topology.h"
-#include "softzone/verify.h"
+#include "softzone/planner/verify.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;

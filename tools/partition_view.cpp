@@ -1,9 +1,9 @@
 // Shared pieces of the partition verbs: sessions, argument checks, zone tables and JSON.
 #include "partition_view.h"
 
-#include "softzone/page_placement.h"
-#include "softzone/size.h"
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/size.h"
 #include "table.h"
 
 namespace softzone::tools {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "command.h"
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::tools {
 

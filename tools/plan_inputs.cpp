@@ -8,8 +8,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "softzone/hwloc_machine.h"
-#include "softzone/topology.h"
+#include "softzone/zones/hwloc_machine.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -24,7 +24,9 @@ char firstSignificantChar(const std::string& text) {
 
 Result<std::string> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return badInput("--machine " + quoteInput(path) + ": cannot read it (" + std::strerror(errno) + ")");
+  if (!in)
+    return badInput("--machine " + quoteInput(path) + ": cannot read it (" + std::strerror(errno) +
+                    ")");
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -72,7 +74,8 @@ Result<planner::PlannerOptions> plannerOptionsFrom(const po::variables_map& valu
   planner::PlannerOptions options;
   options.max_nodes_per_partition = values["max-nodes-per-partition"].as<int>();
   options.size_margin = values["size-margin"].as<double>();
-  if (options.max_nodes_per_partition < 1 || options.max_nodes_per_partition > planner::kMaxFakeNodes) {
+  if (options.max_nodes_per_partition < 1 ||
+      options.max_nodes_per_partition > planner::kMaxFakeNodes) {
     return badInput("--max-nodes-per-partition " + std::to_string(options.max_nodes_per_partition) +
                     ": expected 1 to " + std::to_string(planner::kMaxFakeNodes));
   }
@@ -85,7 +88,8 @@ Result<planner::PlannerOptions> plannerOptionsFrom(const po::variables_map& valu
 Result<MachineSource> runningMachine(const Context& ctx) {
   auto topology = zones::readTopologyAt(ctx.fs);
   if (!topology) return readError(ctx, std::move(topology).error());
-  std::string where = ctx.fs.isLive() ? "the running machine" : "the machine in " + ctx.fs.rootPath();
+  std::string where =
+      ctx.fs.isLive() ? "the running machine" : "the machine in " + ctx.fs.rootPath();
   if (!topology->kernel_release.empty()) where += " (" + topology->kernel_release + ")";
   return MachineSource{planner::machineFromTopology(*topology), where, ""};
 }
@@ -110,7 +114,8 @@ std::string describeMachine(const planner::Machine& machine) {
   size_t count = machine.physical_nodes.size();
   std::string cpus = machine.allCpus().format();
   char mib[32];
-  std::snprintf(mib, sizeof(mib), "%.1f MiB", static_cast<double>(bytes) / static_cast<double>(kMiB));
+  std::snprintf(mib, sizeof(mib), "%.1f MiB",
+                static_cast<double>(bytes) / static_cast<double>(kMiB));
   return std::to_string(count) + (count == 1 ? " physical node, " : " physical nodes, ") + mib +
          ", CPUs " + (cpus.empty() ? "none" : cpus);
 }

@@ -6,14 +6,15 @@
 #include <string>
 
 #include "command.h"
-#include "softzone/plan.h"
-#include "softzone/spec.h"
+#include "softzone/planner/plan.h"
+#include "softzone/planner/spec.h"
 
 namespace softzone::tools {
 
 // --max-nodes-per-partition and --size-margin, with the planner's defaults.
 void addPlannerOptions(boost::program_options::options_description& options);
-Result<planner::PlannerOptions> plannerOptionsFrom(const boost::program_options::variables_map& values);
+Result<planner::PlannerOptions> plannerOptionsFrom(
+    const boost::program_options::variables_map& values);
 
 // A machine and where it came from, for the plan's header line.
 struct MachineSource {

@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "softzone/kernel_files.h"
 #include "softzone/zoned/state_file.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::tools {
 namespace {

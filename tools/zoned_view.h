@@ -7,9 +7,9 @@
 #include <ostream>
 #include <string>
 
-#include "softzone/fs_root.h"
-#include "softzone/zone_state.h"
+#include "softzone/cpuset/zone_state.h"
 #include "softzone/zoned/state.h"
+#include "softzone/zones/fs_root.h"
 
 namespace softzone::tools {
 

@@ -1,7 +1,7 @@
 // zoned's moves: a node from the free pool or from an idle donor, each a journaled resize.
 #include "softzone/zoned/actions.h"
 
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::zoned {
 namespace {

@@ -18,8 +18,8 @@
 #include <sstream>
 #include <vector>
 
-#include "softzone/size.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/size.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::zoned {
 namespace {

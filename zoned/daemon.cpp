@@ -12,9 +12,7 @@
 #include <ctime>
 #include <map>
 
-#include "softzone/kernel_files.h"
-#include "softzone/partitions.h"
-#include "softzone/safe_write.h"
+#include "softzone/cpuset/partitions.h"
 #include "softzone/zoned/actions.h"
 #include "softzone/zoned/config.h"
 #include "softzone/zoned/metrics.h"
@@ -23,6 +21,8 @@
 #include "softzone/zoned/service_notify.h"
 #include "softzone/zoned/state.h"
 #include "softzone/zoned/state_file.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/safe_write.h"
 
 namespace softzone::zoned {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <tuple>
 
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::zoned {
 namespace {

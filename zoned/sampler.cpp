@@ -2,9 +2,9 @@
 // and the refault rate from the nodes' vmstat counters.
 #include "softzone/zoned/sampler.h"
 
-#include "softzone/kernel_files.h"
-#include "softzone/node_stats.h"
-#include "softzone/pressure.h"
+#include "softzone/report/node_stats.h"
+#include "softzone/report/pressure.h"
+#include "softzone/zones/kernel_files.h"
 
 namespace softzone::zoned {
 namespace {

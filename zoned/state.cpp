@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "softzone/nodeset.h"
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
+#include "softzone/zones/nodeset.h"
 
 namespace softzone::zoned {
 namespace {

@@ -1,5 +1,5 @@
 // FsRoot: resolves kernel paths inside one root directory with openat2(2) and reads/writes them.
-#include "softzone/fs_root.h"
+#include "softzone/zones/fs_root.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "softzone/safe_write.h"
+#include "softzone/zones/safe_write.h"
 
 namespace softzone {
 namespace {

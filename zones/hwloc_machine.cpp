@@ -1,5 +1,6 @@
-// Reads an hwloc XML machine description with hwloc itself: the format is hwloc's, so is the parser.
-#include "softzone/hwloc_machine.h"
+// Reads an hwloc XML machine description with hwloc itself: the format is hwloc's, so is the
+// parser.
+#include "softzone/zones/hwloc_machine.h"
 
 #include <hwloc.h>
 

@@ -1,5 +1,5 @@
 // NodeSet: a bitmap of node or CPU ids with numactl's list syntax ("0-3,7") in and out.
-#include "softzone/nodeset.h"
+#include "softzone/zones/nodeset.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,5 +1,5 @@
 // The NUMA system calls, by syscall(2) (see numa_syscalls.h for why not libnuma).
-#include "softzone/numa_syscalls.h"
+#include "softzone/zones/numa_syscalls.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -34,8 +34,7 @@ long movePagesCall(pid_t pid, unsigned long count, void* const* pages, const int
 long migratePagesCall(pid_t pid, const NodeSet& from, const NodeSet& to) {
   NodeMask old_mask = toNodeMask(from);
   NodeMask new_mask = toNodeMask(to);
-  return resultOf(
-      ::syscall(SYS_migrate_pages, pid, kMaxNodeArg, old_mask.data(), new_mask.data()));
+  return resultOf(::syscall(SYS_migrate_pages, pid, kMaxNodeArg, old_mask.data(), new_mask.data()));
 }
 
 long setMempolicyCall(int mode, const NodeSet& nodes) {

@@ -1,5 +1,5 @@
 // Page placement: move_pages(2) status queries, how pages spread over targets, migrate_pages(2).
-#include "softzone/page_placement.h"
+#include "softzone/zones/page_placement.h"
 
 #include <sched.h>
 #include <unistd.h>

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "softzone/page_placement.h"
+#include "softzone/zones/page_placement.h"
 
 namespace softzone::zones::internal {
 

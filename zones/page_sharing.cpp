@@ -1,6 +1,6 @@
 // Page sharing: pagemap and kpagecount reads, the attach rule for which pages stay, and putting
 // back page cache the kernel's cpuset migration moved.
-#include "softzone/page_sharing.h"
+#include "softzone/zones/page_sharing.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/page_placement.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::zones {
 namespace {

@@ -1,5 +1,5 @@
 // Processes held by pidfds, and the cgroup a process is in (see process_handle.h).
-#include "softzone/process_handle.h"
+#include "softzone/zones/process_handle.h"
 
 #include <poll.h>
 #include <sys/syscall.h>

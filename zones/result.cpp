@@ -1,5 +1,5 @@
 // Result and Error: softzone's error category, error builders and the one-line description.
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 #include <algorithm>
 #include <string>

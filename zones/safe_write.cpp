@@ -1,5 +1,5 @@
 // Whole-file writes that follow no symlink and trust no existing file: temp + fsync + rename.
-#include "softzone/safe_write.h"
+#include "softzone/zones/safe_write.h"
 
 #include <fcntl.h>
 #include <sys/random.h>
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "softzone/fs_root.h"
+#include "softzone/zones/fs_root.h"
 
 namespace softzone {
 namespace {

@@ -1,5 +1,5 @@
 // Byte sizes: parseSize for what admins write ("512M", "1.5G"), formatSize for what we print.
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 #include <array>
 #include <charconv>

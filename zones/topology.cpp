@@ -1,6 +1,6 @@
 // Reading the machine's NUMA topology (fake and physical nodes, memory, CPUs, kernel facts) through
 // an FsRoot.
-#include "softzone/topology.h"
+#include "softzone/zones/topology.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,8 +9,8 @@
 #include <limits>
 #include <system_error>
 
-#include "softzone/kernel_files.h"
-#include "softzone/text_parse.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/text_parse.h"
 
 namespace softzone::zones {
 namespace {

@@ -1,5 +1,5 @@
 // The text of each zone kind, the one place JSON, tables and messages take it from.
-#include "softzone/zone_kind.h"
+#include "softzone/zones/zone_kind.h"
 
 namespace softzone {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace {
 

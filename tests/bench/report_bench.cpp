@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "softzone/kmsg_oom.h"
-#include "softzone/reclaim_trace.h"
-#include "softzone/report.h"
+#include "softzone/report/kmsg_oom.h"
+#include "softzone/report/reclaim_trace.h"
+#include "softzone/report/report.h"
 
 extern char** environ;
 
@@ -43,20 +43,22 @@ void writeFile(const std::filesystem::path& path, const std::string& text) {
 
 std::string meminfo(int id) {
   static const char* const kKeys[] = {
-      "MemTotal", "MemFree", "MemUsed", "SwapCached", "Active", "Inactive", "Active(anon)",
-      "Inactive(anon)", "Active(file)", "Inactive(file)", "Unevictable", "Mlocked", "Dirty",
-      "Writeback", "FilePages", "Mapped", "AnonPages", "Shmem", "KernelStack", "PageTables",
-      "SecPageTables", "NFS_Unstable", "Bounce", "WritebackTmp", "KReclaimable", "Slab",
-      "SReclaimable", "SUnreclaim", "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped",
-      "FileHugePages", "FilePmdMapped"};
+      "MemTotal",       "MemFree",       "MemUsed",        "SwapCached",    "Active",
+      "Inactive",       "Active(anon)",  "Inactive(anon)", "Active(file)",  "Inactive(file)",
+      "Unevictable",    "Mlocked",       "Dirty",          "Writeback",     "FilePages",
+      "Mapped",         "AnonPages",     "Shmem",          "KernelStack",   "PageTables",
+      "SecPageTables",  "NFS_Unstable",  "Bounce",         "WritebackTmp",  "KReclaimable",
+      "Slab",           "SReclaimable",  "SUnreclaim",     "AnonHugePages", "ShmemHugePages",
+      "ShmemPmdMapped", "FileHugePages", "FilePmdMapped"};
   std::ostringstream out;
   for (const char* key : kKeys) {
-    unsigned long kb = std::string(key) == "MemTotal" ? 131072
+    unsigned long kb = std::string(key) == "MemTotal"  ? 131072
                        : std::string(key) == "MemFree" ? 65536 + id
                        : std::string(key) == "MemUsed" ? 65536 - id
                                                        : (id * 7 + key[0]) % 4096;
     char line[96];
-    std::snprintf(line, sizeof line, "Node %d %-16s%10lu kB\n", id, (std::string(key) + ":").c_str(), kb);
+    std::snprintf(line, sizeof line, "Node %d %-16s%10lu kB\n", id,
+                  (std::string(key) + ":").c_str(), kb);
     out << line;
   }
   for (const char* key : {"HugePages_Total", "HugePages_Free", "HugePages_Surp"}) {
@@ -66,22 +68,66 @@ std::string meminfo(int id) {
 }
 
 std::string vmstat(int id) {
-  static const char* const kKeys[] = {
-      "nr_free_pages", "nr_zone_inactive_anon", "nr_zone_active_anon", "nr_zone_inactive_file",
-      "nr_zone_active_file", "nr_zone_unevictable", "nr_zone_write_pending", "nr_mlock",
-      "nr_bounce", "nr_zspages", "nr_free_cma", "numa_hit", "numa_miss", "numa_foreign",
-      "numa_interleave", "numa_local", "numa_other", "nr_inactive_anon", "nr_active_anon",
-      "nr_inactive_file", "nr_active_file", "nr_unevictable", "nr_slab_reclaimable",
-      "nr_slab_unreclaimable", "nr_isolated_anon", "nr_isolated_file", "workingset_nodes",
-      "workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon",
-      "workingset_activate_file", "workingset_restore_anon", "workingset_restore_file",
-      "workingset_nodereclaim", "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty",
-      "nr_writeback", "nr_writeback_temp", "nr_shmem", "nr_shmem_hugepages",
-      "nr_shmem_pmdmapped", "nr_file_hugepages", "nr_file_pmdmapped",
-      "nr_anon_transparent_hugepages", "nr_vmscan_write", "nr_vmscan_immediate_reclaim",
-      "nr_dirtied", "nr_written", "nr_throttled_written", "nr_kernel_misc_reclaimable",
-      "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_kernel_stack", "nr_page_table_pages",
-      "nr_sec_page_table_pages", "nr_swapcached", "pgpromote_success", "pgpromote_candidate"};
+  static const char* const kKeys[] = {"nr_free_pages",
+                                      "nr_zone_inactive_anon",
+                                      "nr_zone_active_anon",
+                                      "nr_zone_inactive_file",
+                                      "nr_zone_active_file",
+                                      "nr_zone_unevictable",
+                                      "nr_zone_write_pending",
+                                      "nr_mlock",
+                                      "nr_bounce",
+                                      "nr_zspages",
+                                      "nr_free_cma",
+                                      "numa_hit",
+                                      "numa_miss",
+                                      "numa_foreign",
+                                      "numa_interleave",
+                                      "numa_local",
+                                      "numa_other",
+                                      "nr_inactive_anon",
+                                      "nr_active_anon",
+                                      "nr_inactive_file",
+                                      "nr_active_file",
+                                      "nr_unevictable",
+                                      "nr_slab_reclaimable",
+                                      "nr_slab_unreclaimable",
+                                      "nr_isolated_anon",
+                                      "nr_isolated_file",
+                                      "workingset_nodes",
+                                      "workingset_refault_anon",
+                                      "workingset_refault_file",
+                                      "workingset_activate_anon",
+                                      "workingset_activate_file",
+                                      "workingset_restore_anon",
+                                      "workingset_restore_file",
+                                      "workingset_nodereclaim",
+                                      "nr_anon_pages",
+                                      "nr_mapped",
+                                      "nr_file_pages",
+                                      "nr_dirty",
+                                      "nr_writeback",
+                                      "nr_writeback_temp",
+                                      "nr_shmem",
+                                      "nr_shmem_hugepages",
+                                      "nr_shmem_pmdmapped",
+                                      "nr_file_hugepages",
+                                      "nr_file_pmdmapped",
+                                      "nr_anon_transparent_hugepages",
+                                      "nr_vmscan_write",
+                                      "nr_vmscan_immediate_reclaim",
+                                      "nr_dirtied",
+                                      "nr_written",
+                                      "nr_throttled_written",
+                                      "nr_kernel_misc_reclaimable",
+                                      "nr_foll_pin_acquired",
+                                      "nr_foll_pin_released",
+                                      "nr_kernel_stack",
+                                      "nr_page_table_pages",
+                                      "nr_sec_page_table_pages",
+                                      "nr_swapcached",
+                                      "pgpromote_success",
+                                      "pgpromote_candidate"};
   std::ostringstream out;
   for (const char* key : kKeys) out << key << ' ' << (id * 13 + key[3]) % 100000 << '\n';
   return out.str();
@@ -187,19 +233,20 @@ double medianOf(Fn&& fn) {
 void printBreakdown(const softzone::FsRoot& fs, const std::string& zonectl) {
   using namespace softzone::report;
   std::printf("  breakdown (in-process medians):\n");
-  std::printf("    zones (cgroup tree, state)         %8.2f ms\n", medianOf([&] {
-    (void)readReportZonesAt(fs, softzone::cpuset::CgroupMode::kAuto);
-  }));
-  std::printf("    node meminfo+vmstat(+numastat)     %8.2f ms\n", medianOf([&] { (void)readNodeStatsAt(fs); }));
+  std::printf("    zones (cgroup tree, state)         %8.2f ms\n",
+              medianOf([&] { (void)readReportZonesAt(fs, softzone::cpuset::CgroupMode::kAuto); }));
+  std::printf("    node meminfo+vmstat(+numastat)     %8.2f ms\n",
+              medianOf([&] { (void)readNodeStatsAt(fs); }));
   auto nodes = readNodeStatsAt(fs);
   if (nodes) {
     std::printf("    kswapd CPU (/proc scan)            %8.2f ms\n",
                 medianOf([&] { (void)readKswapdCpuAt(fs, nodes->nodes); }));
   }
-  std::printf("    kernel log (/dev/kmsg)             %8.2f ms\n", medianOf([&] { (void)readKmsgAt(fs); }));
+  std::printf("    kernel log (/dev/kmsg)             %8.2f ms\n",
+              medianOf([&] { (void)readKmsgAt(fs); }));
   std::printf("    reclaim hist (tracefs)             %8.2f ms\n", medianOf([&] {
-    if (auto tracefs = findTracefsAt(fs)) (void)readReclaimHistAt(fs, *tracefs);
-  }));
+                if (auto tracefs = findTracefsAt(fs)) (void)readReclaimHistAt(fs, *tracefs);
+              }));
   double start_ms = medianRunMs({zonectl, "--version"});
   if (start_ms >= 0) std::printf("  zonectl --version (process start)    %8.2f ms\n", start_ms);
 }
@@ -210,9 +257,11 @@ void printResult(const char* label, int nodes, double in_process, double zonectl
   std::printf("  zonectl report (process)             %8.2f ms\n", zonectl);
   if (numastat > 0) {
     std::printf("  numastat -m (process)                %8.2f ms\n", numastat);
-    std::printf("  zonectl / numastat                   %8.2fx (target <= 0.5x)\n", zonectl / numastat);
+    std::printf("  zonectl / numastat                   %8.2fx (target <= 0.5x)\n",
+                zonectl / numastat);
   } else {
-    std::printf("  numastat -m                          not measured (needs root for the bind mount)\n");
+    std::printf(
+        "  numastat -m                          not measured (needs root for the bind mount)\n");
   }
 }
 
@@ -246,7 +295,8 @@ int main(int argc, char** argv) {
   char pattern[] = "/tmp/softzone_report_bench.XXXXXX";
   bool keep = argc >= 5;
   if (!keep && ::mkdtemp(pattern) == nullptr) return 1;
-  std::filesystem::path root = keep ? std::filesystem::path(argv[4]) : std::filesystem::path(pattern);
+  std::filesystem::path root =
+      keep ? std::filesystem::path(argv[4]) : std::filesystem::path(pattern);
   generateTree(root, nodes);
   auto fs = softzone::FsRoot::open(root.string()).value();
   double in_process = inProcessMs(fs);

@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "softzone/plan.h"
-
 #include "fuzz_check.h"
+#include "softzone/planner/plan.h"
 
 using softzone::fuzz::check;
 

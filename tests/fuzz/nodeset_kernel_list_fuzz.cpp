@@ -7,9 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/nodeset.h"
-
 #include "fuzz_check.h"
+#include "softzone/zones/nodeset.h"
 
 using softzone::fuzz::check;
 

@@ -7,18 +7,16 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "softzone/node_stats.h"
-#include "softzone/pressure.h"
-#include "softzone/reclaim_trace.h"
-
 #include "fuzz_check.h"
+#include "softzone/report/node_stats.h"
+#include "softzone/report/pressure.h"
+#include "softzone/report/reclaim_trace.h"
 
 using softzone::fuzz::check;
 
 namespace {
 
 using namespace softzone::report;
-
 
 void checkStatus(const softzone::Status& status) {
   if (!status) check(status.error().isBadInput(), "parse errors are bad input");

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "softzone/kmsg_oom.h"
+#include "softzone/report/kmsg_oom.h"
 
 using softzone::fuzz::check;
 

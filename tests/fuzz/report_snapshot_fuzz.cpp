@@ -6,9 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "softzone/report.h"
-
 #include "fuzz_check.h"
+#include "softzone/report/report.h"
 
 using softzone::fuzz::check;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 namespace {
 

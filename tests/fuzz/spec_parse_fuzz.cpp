@@ -8,15 +8,13 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/plan.h"
-#include "softzone/spec.h"
-
 #include "fuzz_check.h"
+#include "softzone/planner/plan.h"
+#include "softzone/planner/spec.h"
 
 using softzone::fuzz::check;
 
 namespace {
-
 
 // Two sockets of 8 GiB, 4 CPUs each: big enough that many fuzzed specs plan.
 softzone::planner::Machine fuzzMachine() {

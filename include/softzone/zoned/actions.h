@@ -5,9 +5,9 @@
 #include <ostream>
 #include <vector>
 
-#include "softzone/cgroup.h"
-#include "softzone/fs_root.h"
+#include "softzone/cpuset/cgroup.h"
 #include "softzone/zoned/policy.h"
+#include "softzone/zones/fs_root.h"
 
 namespace softzone::zoned {
 

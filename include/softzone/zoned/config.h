@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/result.h"
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zoned {
 

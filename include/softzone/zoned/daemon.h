@@ -5,7 +5,7 @@
 #include <ostream>
 #include <string>
 
-#include "softzone/cgroup.h"
+#include "softzone/cpuset/cgroup.h"
 
 namespace softzone::zoned {
 

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "softzone/result.h"
 #include "softzone/zoned/config.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zoned {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
 #include "softzone/zoned/config.h"
 
 namespace softzone::zoned {

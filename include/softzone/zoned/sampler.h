@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/partitions.h"
-#include "softzone/spec.h"
+#include "softzone/cpuset/partitions.h"
+#include "softzone/planner/spec.h"
 #include "softzone/zoned/policy.h"
+#include "softzone/zones/fs_root.h"
 
 namespace softzone::zoned {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zoned {
 

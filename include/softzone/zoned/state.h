@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/result.h"
 #include "softzone/zoned/policy.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zoned {
 

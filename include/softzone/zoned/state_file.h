@@ -5,9 +5,9 @@
 #include <optional>
 #include <string_view>
 
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
 #include "softzone/zoned/state.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zoned {
 

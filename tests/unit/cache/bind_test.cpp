@@ -16,7 +16,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 #include "support/fake_tree.h"
 #include "walked_file.h"
 

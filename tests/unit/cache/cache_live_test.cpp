@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 #include "support/fake_tree.h"
 #include "walked_file.h"
 

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 namespace {

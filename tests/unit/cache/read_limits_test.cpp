@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 #include "support/fake_tree.h"
 
 namespace softzone::cache {
@@ -23,8 +23,8 @@ class ReadLimitsTest : public ::testing::Test {
   void link(int maj, int min, const std::string& target) {
     tree_.mkdir("/sys/dev/block");
     std::filesystem::create_directory_symlink(
-        "../../" + target, tree_.hostPath("/sys/dev/block/" + std::to_string(maj) + ":" +
-                                          std::to_string(min)));
+        "../../" + target,
+        tree_.hostPath("/sys/dev/block/" + std::to_string(maj) + ":" + std::to_string(min)));
   }
 
   // A block device's queue and its /sys/dev/block link, then what one readahead call reads.
@@ -39,8 +39,7 @@ class ReadLimitsTest : public ::testing::Test {
 };
 
 TEST_F(ReadLimitsTest, AWholeDiskGivesTheLargerOfItsRequestAndReadaheadSizes) {
-  EXPECT_EQ(limitOf("devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "1280\n", "128\n", 254,
-                    0),
+  EXPECT_EQ(limitOf("devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "1280\n", "128\n", 254, 0),
             uint64_t{1280} << 10);
 }
 

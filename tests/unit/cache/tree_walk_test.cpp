@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 #include "support/fake_tree.h"
 
 namespace softzone::cache {

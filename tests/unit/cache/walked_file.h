@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "softzone/page_cache.h"
+#include "softzone/cache/page_cache.h"
 
 namespace softzone::cache {
 

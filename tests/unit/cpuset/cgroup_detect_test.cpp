@@ -4,7 +4,7 @@
 
 #include <system_error>
 
-#include "softzone/cgroup.h"
+#include "softzone/cpuset/cgroup.h"
 #include "support/fake_tree.h"
 
 namespace softzone::cpuset {

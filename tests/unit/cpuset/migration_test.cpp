@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 namespace softzone::cpuset {
 namespace {

@@ -1,7 +1,7 @@
 // Tests for the partition logic that needs no kernel: choosing nodes by size, ordering apply's
 // actions, the journal's format, the cgroup backends and FsRoot's changing operations on fake
 // trees.
-#include "softzone/partitions.h"
+#include "softzone/cpuset/partitions.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 
 #include <filesystem>
 
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 #include "support/run_zonectl.h"
 
 namespace softzone::cpuset {

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "softzone/op_lock.h"
+#include "softzone/cpuset/op_lock.h"
 
 namespace softzone::cpuset {
 namespace {

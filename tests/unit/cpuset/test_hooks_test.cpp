@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "softzone/op_lock.h"
+#include "softzone/cpuset/op_lock.h"
 
 namespace softzone::cpuset {
 namespace {

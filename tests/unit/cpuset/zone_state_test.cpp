@@ -1,11 +1,11 @@
 // Tests for the zones' state: the state file's format, the drift rules, and reading a fake tree.
-#include "softzone/zone_state.h"
+#include "softzone/cpuset/zone_state.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "softzone/result.h"
-#include "softzone/size.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/size.h"
 #include "support/fake_tree.h"
 
 namespace softzone::cpuset {

@@ -1,5 +1,5 @@
 // Tests for the numa=fake= value: the kernel's three forms, the traps it hides, and printing back.
-#include "softzone/fake_numa.h"
+#include "softzone/planner/fake_numa.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/fake_numa.h"
-#include "softzone/plan.h"
-#include "softzone/spec.h"
+#include "softzone/planner/fake_numa.h"
+#include "softzone/planner/plan.h"
+#include "softzone/planner/spec.h"
 
 namespace softzone::planner::testing {
 

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "plan_checks.h"
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace softzone::planner {
 namespace {

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "plan_checks.h"
-#include "softzone/plan.h"
-#include "softzone/topology.h"
+#include "softzone/planner/plan.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::planner {
 namespace {
@@ -149,7 +149,8 @@ TEST(PlannerTest, NotEnoughMemoryAtAll) {
 // demo's 1 GiB guest lost 35-45 MiB of one or two 64 MiB nodes that way.
 TEST(PlannerTest, EveryZoneKeepsRoomForTheKernelImage) {
   Machine m = machine(1, kGiB, 2);
-  Spec s = spec(192 * kMiB, 64 * kMiB, {partition("web", 128 * kMiB), partition("batch", 96 * kMiB)});
+  Spec s =
+      spec(192 * kMiB, 64 * kMiB, {partition("web", 128 * kMiB), partition("batch", 96 * kMiB)});
   s.machine.node_size_bytes = 64 * kMiB;
   s.machine.kernel_image_bytes = 48 * kMiB;
   Plan plan = planOrDie(m, s);

@@ -1,5 +1,5 @@
 // Spec parsing: good specs become values; every bad one is bad input naming file, line and key.
-#include "softzone/spec.h"
+#include "softzone/planner/spec.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

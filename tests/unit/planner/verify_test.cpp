@@ -1,13 +1,14 @@
 // verify on captured guest trees: a plan that matches the booted kernel passes, every kind of
 // difference fails with the difference named, and nodes smaller than planned are caught.
+#include "softzone/planner/verify.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "softzone/fs_root.h"
-#include "softzone/topology.h"
-#include "softzone/verify.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::planner {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <sstream>
 
-#include "softzone/report.h"
+#include "softzone/report/report.h"
 
 namespace softzone::report {
 namespace {

@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "softzone/kmsg_oom.h"
-#include "softzone/node_stats.h"
-#include "softzone/pressure.h"
-#include "softzone/reclaim_trace.h"
+#include "softzone/report/kmsg_oom.h"
+#include "softzone/report/node_stats.h"
+#include "softzone/report/pressure.h"
+#include "softzone/report/reclaim_trace.h"
 #include "support/fake_tree.h"
 
 namespace softzone::report {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/fs_root.h"
+#include "softzone/zones/fs_root.h"
 
 namespace softzone::testing {
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "softzone/cgroup_backend.h"
+#include "softzone/cpuset/cgroup_backend.h"
 #include "support/fake_tree.h"
 #include "support/fixture_param.h"
 #include "support/run_zonectl.h"

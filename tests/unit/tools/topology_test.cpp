@@ -1,12 +1,12 @@
 // Tests for the topology readers: pure parsers, physical grouping, synthetic sysfs trees.
-#include "softzone/topology.h"
+#include "softzone/zones/topology.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <system_error>
 
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 #include "support/fake_tree.h"
 
 namespace softzone::zones {

@@ -1,5 +1,5 @@
 // Tests for FsRoot against a tree built in a temporary directory: confinement, reads, writes.
-#include "softzone/fs_root.h"
+#include "softzone/zones/fs_root.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>

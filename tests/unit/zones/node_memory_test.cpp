@@ -2,8 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "softzone/fs_root.h"
-#include "softzone/topology.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/topology.h"
 #include "support/fake_tree.h"
 
 namespace softzone::zones {

@@ -1,5 +1,5 @@
 // Tests for NodeSet: numactl list syntax in and out, set operations and the bitmap invariants.
-#include "softzone/nodeset.h"
+#include "softzone/zones/nodeset.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Tests for Result/Error: the category, context, describe() and the SZ_TRY/SZ_CHECK macros.
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 #include <gtest/gtest.h>
 

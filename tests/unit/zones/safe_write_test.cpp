@@ -1,5 +1,5 @@
 // Whole-file writes as root: no symlink followed, no prepared file trusted, nothing half-written.
-#include "softzone/safe_write.h"
+#include "softzone/zones/safe_write.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

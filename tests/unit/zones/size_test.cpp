@@ -1,5 +1,5 @@
 // Tests for parseSize/formatSize: the suffixes admins write, exact fractions, and round trips.
-#include "softzone/size.h"
+#include "softzone/zones/size.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Tests for the shared text helpers: a number is the whole token or nothing, blanks are trimmed
 // the same way for every parser, and blank lines are skipped with their numbers kept.
-#include "softzone/text_parse.h"
+#include "softzone/zones/text_parse.h"
 
 #include <gtest/gtest.h>
 #include <sys/types.h>

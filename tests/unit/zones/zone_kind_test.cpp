@@ -1,5 +1,5 @@
 // Tests for the zone kinds' text: the names JSON and tables have always printed.
-#include "softzone/zone_kind.h"
+#include "softzone/zones/zone_kind.h"
 
 #include <gtest/gtest.h>
 

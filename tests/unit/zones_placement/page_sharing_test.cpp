@@ -1,7 +1,7 @@
 // Tests for the attach rule (which pages stay), pagemap and kpagecount reads from fixture trees,
 // findPagesToLeave over a fake process, and putBackPages on a live child with a fake kernel's
 // nodes.
-#include "softzone/page_sharing.h"
+#include "softzone/zones/page_sharing.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "softzone/page_placement.h"
+#include "softzone/zones/page_placement.h"
 
 namespace softzone::zones {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "softzone/page_placement.h"
+#include "softzone/zones/page_placement.h"
 
 namespace softzone::zones {
 namespace {

@@ -1,6 +1,6 @@
 // ProcessHandle (pidfds): a held process that exits is seen as exited, so a pid read earlier is
 // never trusted after it; and the /proc/PID/cgroup parser that confirms where a process is.
-#include "softzone/process_handle.h"
+#include "softzone/zones/process_handle.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

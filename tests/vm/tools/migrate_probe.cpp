@@ -31,9 +31,9 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/kernel_files.h"
-#include "softzone/nodeset.h"
-#include "softzone/page_placement.h"
+#include "softzone/zones/kernel_files.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/page_placement.h"
 
 namespace {
 

@@ -13,16 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "softzone/nodeset.h"
-#include "softzone/result.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zones {
 
 struct HwlocNumaNode {
-  int os_index = 0;        // the kernel's node number (hwloc's P#)
-  int package = -1;        // the os_index of the package above it, -1 when there is none
+  int os_index = 0;           // the kernel's node number (hwloc's P#)
+  int package = -1;           // the os_index of the package above it, -1 when there is none
   uint64_t memory_bytes = 0;  // hwloc's local_memory: the node's MemTotal
-  NodeSet cpus;            // PU os_indexes local to the node
+  NodeSet cpus;               // PU os_indexes local to the node
 };
 
 struct HwlocMachine {

@@ -46,11 +46,11 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/fake_numa.h"
-#include "softzone/nodeset.h"
-#include "softzone/result.h"
-#include "softzone/spec.h"
-#include "softzone/zone_kind.h"
+#include "softzone/planner/fake_numa.h"
+#include "softzone/planner/spec.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/zone_kind.h"
 
 namespace softzone::zones {
 struct Topology;
@@ -112,7 +112,7 @@ struct PlannerOptions {
   int max_nodes_per_partition = kDefaultMaxNodesPerPartition;  // >= 1
 };
 
-// The planner's zones are of the kinds the cpuset state reads back (softzone/zone_kind.h).
+// The planner's zones are of the kinds the cpuset state reads back (softzone/zones/zone_kind.h).
 using ::softzone::ZoneKind;
 using ::softzone::zoneKindName;
 

@@ -33,11 +33,11 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/cgroup.h"
-#include "softzone/fs_root.h"
-#include "softzone/nodeset.h"
-#include "softzone/result.h"
-#include "softzone/zone_kind.h"
+#include "softzone/cpuset/cgroup.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/zone_kind.h"
 
 namespace softzone::cpuset {
 

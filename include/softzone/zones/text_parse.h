@@ -8,7 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 namespace softzone {
 

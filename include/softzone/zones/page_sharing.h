@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/nodeset.h"
-#include "softzone/page_placement.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/page_placement.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zones {
 

@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "softzone/cgroup.h"
-#include "softzone/fs_root.h"
-#include "softzone/kmsg_oom.h"
-#include "softzone/node_stats.h"
-#include "softzone/nodeset.h"
-#include "softzone/pressure.h"
-#include "softzone/result.h"
-#include "softzone/zone_kind.h"
+#include "softzone/cpuset/cgroup.h"
+#include "softzone/report/kmsg_oom.h"
+#include "softzone/report/node_stats.h"
+#include "softzone/report/pressure.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/zone_kind.h"
 
 namespace softzone::report {
 

@@ -3,14 +3,14 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <map>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::report {
 

@@ -13,12 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/cgroup_backend.h"
-#include "softzone/journal.h"
-#include "softzone/node_leftovers.h"
-#include "softzone/op_lock.h"
-#include "softzone/page_sharing.h"
-#include "softzone/zone_state.h"
+#include "softzone/cpuset/cgroup_backend.h"
+#include "softzone/cpuset/journal.h"
+#include "softzone/cpuset/node_leftovers.h"
+#include "softzone/cpuset/op_lock.h"
+#include "softzone/cpuset/zone_state.h"
+#include "softzone/zones/page_sharing.h"
 
 namespace softzone::cpuset {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/plan.h"
+#include "softzone/planner/plan.h"
 
 namespace softzone::zones {
 struct Topology;
@@ -49,7 +49,8 @@ std::string_view verifyOutcomeName(VerifyCheck::Outcome outcome);
 // every failed check, then one verdict line.
 std::string formatVerificationText(const Verification& verification, std::string_view spec_name);
 
-// {ok, spec, kernel_release, failures, warnings, checks: [{check, planned, running, result, note}]}.
+// {ok, spec, kernel_release, failures, warnings, checks: [{check, planned, running, result,
+// note}]}.
 nlohmann::json verificationToJson(const Verification& verification, std::string_view spec_name);
 
 }  // namespace softzone::planner

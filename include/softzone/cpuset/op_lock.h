@@ -5,8 +5,8 @@
 #include <array>
 #include <string_view>
 
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::cpuset {
 

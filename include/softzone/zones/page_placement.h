@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/nodeset.h"
-#include "softzone/numa_syscalls.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/numa_syscalls.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zones {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/fs_root.h"
-#include "softzone/nodeset.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::cpuset {
 

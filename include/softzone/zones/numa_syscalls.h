@@ -11,7 +11,7 @@
 
 #include <array>
 
-#include "softzone/nodeset.h"
+#include "softzone/zones/nodeset.h"
 
 namespace softzone::zones {
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/nodeset.h"
-#include "softzone/result.h"
-#include "softzone/size.h"
+#include "softzone/zones/nodeset.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::planner {
 

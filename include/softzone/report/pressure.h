@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "softzone/cgroup.h"
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
+#include "softzone/cpuset/cgroup.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::report {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/fs_root.h"
-#include "softzone/result.h"
+#include "softzone/zones/fs_root.h"
+#include "softzone/zones/result.h"
 
 namespace softzone::zones {
 

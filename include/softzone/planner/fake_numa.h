@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/result.h"
-#include "softzone/size.h"
+#include "softzone/zones/result.h"
+#include "softzone/zones/size.h"
 
 namespace softzone::planner {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "softzone/result.h"
+#include "softzone/zones/result.h"
 
 namespace softzone {
 
