@@ -220,8 +220,8 @@ std::string pageNodes(std::size_t bytes, long page) {
   std::string text;
   for (auto [node, n] : per_node) {
     if (!text.empty()) text += ',';
-    text += (node < 0 ? "err" + std::to_string(-node) : std::to_string(node)) + ':' +
-            std::to_string(n);
+    text +=
+        (node < 0 ? "err" + std::to_string(-node) : std::to_string(node)) + ':' + std::to_string(n);
   }
   return text;
 }
@@ -344,8 +344,8 @@ bool takePages(long pages, long page, bool huge) {
   const std::size_t huge_bytes = 2u << 20;
   std::size_t bytes = static_cast<std::size_t>(pages) * static_cast<std::size_t>(page);
   std::size_t extra = huge ? huge_bytes : 0;
-  void* raw = mmap(nullptr, bytes + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+  void* raw =
+      mmap(nullptr, bytes + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return false;
   auto* start = static_cast<char*>(raw);
   if (huge) {
@@ -360,6 +360,107 @@ bool takePages(long pages, long page, bool huge) {
   for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(page)) touch[off] = 1;
   if (huge) madvise(start, bytes, MADV_NOHUGEPAGE);
   return true;
+}
+
+// The --hold helper's state: what it holds on its node and the level it holds the node to.
+struct Holder {
+  long node;
+  long page;
+  long target;      // pages: free + per-cpu lists are brought down to this
+  long min_margin;  // pages kept above min while taking
+  std::string status;
+  cpu_set_t allowed{};
+  long held = 0;  // pages
+  int generation = 0;
+
+  // Pages left on a cpu's list for this zone are handed out before the free count moves, but
+  // only to allocations on that cpu: take them there.
+  void takePerCpuLists() {
+    onEachCpu(allowed, [&](int cpu) {
+      ZoneState now = readZone(node);
+      long listed = now.pcp_by_cpu[cpu];
+      if (listed > 0 && now.free - now.min > min_margin && takePages(listed, page, false)) {
+        held += listed;
+      }
+    });
+  }
+
+  void fill() {
+    ZoneState now = readZone(node);
+    long gap = now.free + now.pcp - target;
+    // The bulk in huge pages, leaving 8 MiB to take in small pages.
+    long huge_pages = (2l << 20) / page;
+    long bulk = (gap - 2048) / huge_pages * huge_pages;
+    if (bulk > 0 && takePages(bulk, page, true)) held += bulk;
+    for (int step = 0; step < 50; ++step) {
+      takePerCpuLists();
+      now = readZone(node);
+      gap = now.free + now.pcp - target;
+      if (gap <= 0) break;
+      // Every page taken lowers free + per-cpu by one, whether it comes off a per-cpu list or a
+      // refill moves a batch from the free count onto one; page tables come from the node too.
+      // Never below min (plus a margin for a refill's batch): the holder's next page would need
+      // reclaim, which finds nothing here and ends in the OOM killer.
+      long take = std::min(gap, now.free - now.min - min_margin);
+      if (take <= 0 || !takePages(take, page, false)) break;
+      held += take;
+    }
+    ++generation;
+    writeReady();
+  }
+
+  void writeReady() {
+    ZoneState now = readZone(node);
+    long kib = page / 1024;
+    writeStatus(status,
+                "ready gen=" + std::to_string(generation) + " node=" + std::to_string(node) +
+                    " free_kib=" + std::to_string(now.free * kib) + " pcp_kib=" +
+                    std::to_string(now.pcp * kib) + " min_kib=" + std::to_string(now.min * kib) +
+                    " low_kib=" + std::to_string(now.low * kib) +
+                    " boost_kib=" + std::to_string(now.boost * kib) + " target_kib=" +
+                    std::to_string(target * kib) + " held_kib=" + std::to_string(held * kib));
+  }
+};
+
+bool bindToNode(long node) {
+  unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {};
+  if (node >= 1024) return false;
+  mask[node / (8 * sizeof(unsigned long))] |= 1ul << (node % (8 * sizeof(unsigned long)));
+  const int mpol_bind = 2;
+  if (syscall(SYS_set_mempolicy, mpol_bind, mask, 1024 + 1) != 0) {
+    std::perror("fault_bench: set_mempolicy");
+    return false;
+  }
+  return true;
+}
+
+// SIGUSR1 asks for a top-up, SIGTERM for the end; both stay blocked outside sigsuspend, so one
+// sent while the holder is filling is served after, never lost.
+void takeSignals() {
+  struct sigaction topup {};
+  topup.sa_handler = onTopup;
+  sigaction(SIGUSR1, &topup, nullptr);
+  struct sigaction stop {};
+  stop.sa_handler = onStop;
+  sigaction(SIGTERM, &stop, nullptr);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
+  sigaddset(&blocked, SIGTERM);
+  sigprocmask(SIG_BLOCK, &blocked, nullptr);
+}
+
+void serveTopups(Holder& holder) {
+  sigset_t none;
+  sigemptyset(&none);
+  while (!g_stop_requested) {
+    if (g_topup_requested) {
+      g_topup_requested = 0;
+      holder.fill();
+      continue;
+    }
+    sigsuspend(&none);
+  }
 }
 
 int hold(const Options& opt, long page) {
@@ -378,94 +479,19 @@ int hold(const Options& opt, long page) {
   long target = (zone.min + zone.low) / 2;
   // Pages kept above min while taking: more than one per-cpu refill batch while the lists are
   // kept short (the script does that), up to 32; small nodes have narrow gaps between watermarks.
-  const long kMinMargin = std::clamp((zone.low - zone.min) / 4, 4l, 32l);
-  if (target <= zone.min + kMinMargin) {
+  const long min_margin = std::clamp((zone.low - zone.min) / 4, 4l, 32l);
+  if (target <= zone.min + min_margin) {
     std::fprintf(stderr, "fault_bench: node %ld: min %ld and low %ld leave no room\n", node,
                  zone.min, zone.low);
     return 2;
   }
+  if (!bindToNode(node)) return node >= 1024 ? 2 : 1;
 
-  unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {};
-  if (node >= 1024) return 2;
-  mask[node / (8 * sizeof(unsigned long))] |= 1ul << (node % (8 * sizeof(unsigned long)));
-  const int mpol_bind = 2;
-  if (syscall(SYS_set_mempolicy, mpol_bind, mask, 1024 + 1) != 0) {
-    std::perror("fault_bench: set_mempolicy");
-    return 1;
-  }
-
-  struct sigaction topup {};
-  topup.sa_handler = onTopup;
-  sigaction(SIGUSR1, &topup, nullptr);
-  struct sigaction stop {};
-  stop.sa_handler = onStop;
-  sigaction(SIGTERM, &stop, nullptr);
-
-  long held = 0;  // pages
-  int generation = 0;
-  cpu_set_t allowed;
-  sched_getaffinity(0, sizeof allowed, &allowed);
-  // Pages left on a cpu's list for this zone are handed out before the free count moves, but only
-  // to allocations on that cpu: take them there.
-  auto takePerCpuLists = [&] {
-    onEachCpu(allowed, [&](int cpu) {
-      ZoneState now = readZone(node);
-      long listed = now.pcp_by_cpu[cpu];
-      if (listed > 0 && now.free - now.min > kMinMargin && takePages(listed, page, false)) {
-        held += listed;
-      }
-    });
-  };
-  auto fill = [&] {
-    ZoneState now = readZone(node);
-    long gap = now.free + now.pcp - target;
-    // The bulk in huge pages, leaving 8 MiB to take in small pages.
-    long huge_pages = (2l << 20) / page;
-    long bulk = (gap - 2048) / huge_pages * huge_pages;
-    if (bulk > 0 && takePages(bulk, page, true)) held += bulk;
-    for (int step = 0; step < 50; ++step) {
-      takePerCpuLists();
-      now = readZone(node);
-      gap = now.free + now.pcp - target;
-      if (gap <= 0) break;
-      // Every page taken lowers free + per-cpu by one, whether it comes off a per-cpu list or a
-      // refill moves a batch from the free count onto one; page tables come from the node too.
-      // Never below min (plus a margin for a refill's batch): the holder's next page would need
-      // reclaim, which finds nothing here and ends in the OOM killer.
-      long take = std::min(gap, now.free - now.min - kMinMargin);
-      if (take <= 0 || !takePages(take, page, false)) break;
-      held += take;
-    }
-    ++generation;
-    now = readZone(node);
-    long kib = page / 1024;
-    writeStatus(opt.status, "ready gen=" + std::to_string(generation) +
-                                " node=" + std::to_string(node) +
-                                " free_kib=" + std::to_string(now.free * kib) +
-                                " pcp_kib=" + std::to_string(now.pcp * kib) +
-                                " min_kib=" + std::to_string(now.min * kib) +
-                                " low_kib=" + std::to_string(now.low * kib) +
-                                " boost_kib=" + std::to_string(now.boost * kib) +
-                                " target_kib=" + std::to_string(target * kib) +
-                                " held_kib=" + std::to_string(held * kib));
-  };
-
-  fill();
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t blocked;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGUSR1);
-  sigaddset(&blocked, SIGTERM);
-  sigprocmask(SIG_BLOCK, &blocked, nullptr);
-  while (!g_stop_requested) {
-    if (g_topup_requested) {
-      g_topup_requested = 0;
-      fill();
-      continue;
-    }
-    sigsuspend(&none);
-  }
+  Holder holder{node, page, target, min_margin, opt.status};
+  sched_getaffinity(0, sizeof holder.allowed, &holder.allowed);
+  takeSignals();
+  holder.fill();
+  serveTopups(holder);
   return 0;
 }
 

@@ -121,9 +121,7 @@ long numberArg(const char* text, const char* what) {
   return value;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   std::size_t mib = 0;
   uint64_t seed = 1;
   long threads = 0;
@@ -131,34 +129,101 @@ int main(int argc, char** argv) {
   bool touch = false;
   long ramp = 0;
   std::string status;
+};
+
+Options parseOptions(int argc, char** argv) {
+  Options opt;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
     if (key == "--mib") {
-      mib = static_cast<std::size_t>(numberArg(argv[i + 1], "--mib"));
+      opt.mib = static_cast<std::size_t>(numberArg(argv[i + 1], "--mib"));
     } else if (key == "--seed") {
-      seed = static_cast<uint64_t>(numberArg(argv[i + 1], "--seed"));
+      opt.seed = static_cast<uint64_t>(numberArg(argv[i + 1], "--seed"));
     } else if (key == "--threads") {
-      threads = numberArg(argv[i + 1], "--threads");
+      opt.threads = numberArg(argv[i + 1], "--threads");
     } else if (key == "--thp" && std::string(argv[i + 1]) == "off") {
-      huge_pages = false;
+      opt.huge_pages = false;
     } else if (key == "--touch" && std::string(argv[i + 1]) == "on") {
-      touch = true;
+      opt.touch = true;
     } else if (key == "--ramp") {
-      ramp = numberArg(argv[i + 1], "--ramp");
+      opt.ramp = numberArg(argv[i + 1], "--ramp");
     } else if (key == "--status") {
-      status = argv[i + 1];
+      opt.status = argv[i + 1];
     } else {
       std::fprintf(stderr, "memhold: unknown option %s\n", key.c_str());
-      return 2;
+      std::exit(2);
     }
   }
-  if (mib == 0 || status.empty()) {
+  if (opt.mib == 0 || opt.status.empty()) {
     std::fprintf(stderr,
                  "usage: memhold --mib N [--seed S] --status FILE [--threads T] [--thp off] "
                  "[--touch on] [--ramp MIB_PER_S]\n");
-    return 2;
+    std::exit(2);
   }
+  return opt;
+}
 
+void blockAllSignals() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+}
+
+// Extra threads that only sleep, so "all threads" moves and attaches have threads to move.
+// Signals are for the main thread: a sleeper that took SIGUSR1 would leave it in pause().
+void startSleepers(long threads) {
+  for (long t = 0; t < threads; ++t) {
+    std::thread([] {
+      blockAllSignals();
+      for (;;) pause();
+    }).detach();
+  }
+}
+
+void startToucher(uint8_t* memory, std::size_t bytes, uint64_t seed) {
+  g_touch.store(true);
+  g_touching.store(true);
+  std::thread([memory, bytes, seed] {
+    blockAllSignals();
+    touchLoop(memory, bytes, seed);
+  }).detach();
+}
+
+// The first byte that is not the pattern's, or `bytes` when all are.
+std::size_t firstBadByte(const uint8_t* memory, std::size_t bytes, uint64_t seed) {
+  for (std::size_t w = 0; w < bytes / sizeof(uint64_t); ++w) {
+    uint64_t value = 0;
+    std::memcpy(&value, memory + w * sizeof(uint64_t), sizeof value);
+    if (value == patternWord(w, seed)) continue;
+    for (std::size_t i = w * sizeof(uint64_t);; ++i) {
+      if (memory[i] != patternAt(i, seed)) return i;
+    }
+  }
+  return bytes;
+}
+
+// One check on SIGUSR1: the toucher stops first, so the check reads memory nobody writes.
+bool checkOnce(const Options& opt, const uint8_t* memory, std::size_t bytes, long checks) {
+  g_touch.store(false);
+  while (opt.touch && g_touching.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::size_t first_bad = firstBadByte(memory, bytes, opt.seed);
+  bool good = first_bad == bytes;
+  if (good) {
+    writeStatus(opt.status, "ok checks=" + std::to_string(checks));
+  } else {
+    writeStatus(opt.status, "bad offset=" + std::to_string(first_bad) +
+                                " expected=" + std::to_string(patternAt(first_bad, opt.seed)) +
+                                " got=" + std::to_string(memory[first_bad]) +
+                                " checks=" + std::to_string(checks));
+  }
+  if (opt.touch) g_touch.store(true);
+  return good;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = parseOptions(argc, argv);
   struct sigaction check_action {};
   check_action.sa_handler = onCheck;
   sigaction(SIGUSR1, &check_action, nullptr);
@@ -166,73 +231,30 @@ int main(int argc, char** argv) {
   stop_action.sa_handler = onStop;
   sigaction(SIGTERM, &stop_action, nullptr);
 
-  std::size_t bytes = mib << 20;
+  std::size_t bytes = opt.mib << 20;
   void* raw = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) {
     std::perror("memhold: mmap");
     return 1;
   }
-  if (!huge_pages && madvise(raw, bytes, MADV_NOHUGEPAGE) != 0) {
+  if (!opt.huge_pages && madvise(raw, bytes, MADV_NOHUGEPAGE) != 0) {
     std::perror("memhold: madvise(MADV_NOHUGEPAGE)");
     return 1;
   }
   auto* memory = static_cast<uint8_t*>(raw);
-  std::size_t words = bytes / sizeof(uint64_t);
-  fill(memory, bytes, seed, ramp, status);
+  fill(memory, bytes, opt.seed, opt.ramp, opt.status);
+  startSleepers(opt.threads);
+  if (opt.touch) startToucher(memory, bytes, opt.seed);
 
-  std::vector<std::thread> sleepers;
-  for (long t = 0; t < threads; ++t) {
-    sleepers.emplace_back([] {
-      // Signals are for the main thread: a sleeper that took SIGUSR1 would leave it in pause().
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      for (;;) pause();
-    });
-    sleepers.back().detach();
-  }
-
-  if (touch) {
-    g_touch.store(true);
-    g_touching.store(true);
-    std::thread toucher([memory, bytes, seed] {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      touchLoop(memory, bytes, seed);
-    });
-    toucher.detach();
-  }
-
-  writeStatus(status, "ready pid=" + std::to_string(getpid()) + " mib=" + std::to_string(mib));
+  writeStatus(opt.status,
+              "ready pid=" + std::to_string(getpid()) + " mib=" + std::to_string(opt.mib));
   long checks = 0;
   bool all_good = true;
   while (!g_stop_requested) {
     pause();
     if (!g_check_requested) continue;
     g_check_requested = 0;
-    ++checks;
-    // The toucher stops first: the check reads memory nobody writes.
-    g_touch.store(false);
-    while (touch && g_touching.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::string verdict = "ok checks=" + std::to_string(checks);
-    std::size_t first_bad = bytes;
-    for (std::size_t w = 0; w < words && first_bad == bytes; ++w) {
-      uint64_t value = 0;
-      std::memcpy(&value, memory + w * sizeof(uint64_t), sizeof value);
-      if (value == patternWord(w, seed)) continue;
-      for (std::size_t i = w * sizeof(uint64_t); first_bad == bytes; ++i) {
-        if (memory[i] != patternAt(i, seed)) first_bad = i;
-      }
-    }
-    if (first_bad < bytes) {
-      all_good = false;
-      verdict = "bad offset=" + std::to_string(first_bad) +
-                " expected=" + std::to_string(patternAt(first_bad, seed)) +
-                " got=" + std::to_string(memory[first_bad]) + " checks=" + std::to_string(checks);
-    }
-    writeStatus(status, verdict);
-    if (touch) g_touch.store(true);
+    if (!checkOnce(opt, memory, bytes, ++checks)) all_good = false;
   }
   return all_good ? 0 : 1;
 }
