@@ -335,6 +335,12 @@ std::optional<Balancer::Candidate> Balancer::lentNodeToGiveBack(size_t index) co
 std::optional<Decision> Balancer::giveBack(size_t index) {
   PartitionSample& p = partitions_[index];
   if (p.lent_nodes.empty() || !idleLongEnough(index)) return std::nullopt;
+  // A partition that gave or got a node this sample: a donor's pages from the node taken are
+  // still to land on its other nodes, so its sampled free memory overstates what it has.
+  bool moved_now = std::any_of(moves_.begin(), moves_.end(), [&](const Move& m) {
+    return m.time_ms == now_ms_ && (m.from == p.name || m.to == p.name);
+  });
+  if (moved_now) return std::nullopt;
   if (movesInWindow() >= config_.max_moves_per_minute) return std::nullopt;
   auto lent = lentNodeToGiveBack(index);
   if (!lent) return std::nullopt;

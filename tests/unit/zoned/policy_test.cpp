@@ -603,6 +603,24 @@ TEST(PolicyTest, AGiveBackIsNotUndoneByAGrow) {
   EXPECT_EQ(m.all_moves[0].to, kFreePool);
 }
 
+TEST(PolicyTest, ADonorThatGaveANodeGivesNothingBackInTheSameSample) {
+  Machine m = webAndDb();
+  m["db"].nodes.push_back(node(7, kNodeBytes - 80 * kMiB));  // lent, the second least used
+  m.state.loans.push_back({7, "db", std::string(kFreePool), 0});
+  m["web"].pressure = psi(40);
+  m.memory["web"].pressured_samples = 5;
+  m.memory["db"].idle_since_ms = -60 * kSecond;
+  auto decisions = m.sample();
+  ASSERT_EQ(moves(decisions).size(), 1u);
+  EXPECT_EQ(decisions[0].kind, Decision::Kind::kTakeFromDonor);
+  EXPECT_EQ(decisions[0].node, 5);
+  m["web"].pressure = psi(0);
+  for (int i = 0; i < 120; ++i) m.sample();  // once db is idle again, node 7 goes back
+  EXPECT_TRUE(std::any_of(m.all_moves.begin(), m.all_moves.end(), [](const Move& move) {
+    return move.node == 7 && move.from == "db" && move.to == kFreePool;
+  }));
+}
+
 TEST(PolicyTest, GiveBacksKeepToTheRateLimit) {
   Machine m = webWithALoan();
   m.config.max_moves_per_minute = 1;
