@@ -270,6 +270,11 @@ std::string renderHtml(const Report& report, const std::vector<Report>& series) 
           << kill.pid << ", " << escape(kill.constraint) << ")</p>\n";
     }
   }
+  if (!report.zoned_lines.empty()) {
+    out << "<h2>zoned: nodes on loan and recent moves</h2>\n<ul>\n";
+    for (const std::string& line : report.zoned_lines) out << "<li>" << escape(line) << "</li>\n";
+    out << "</ul>\n";
+  }
   if (series.size() > 1) {
     out << "<h2>Over time</h2>\n";
     chart(series, colors, "Used memory", "MiB", usedMib, out);

@@ -4,14 +4,15 @@
 #   1. boot it as it is and plan the built-in example spec (examples/demo.ini): the numa=fake= line;
 #   2. boot it again with that line and run the demo case there: verify the kernel, apply the
 #      partitions, bind a library tree to the shared zone, run workloads in two partitions (one
-#      reclaims in its own nodes, one is OOM-killed in its own cpuset) and report per zone.
+#      reclaims in its own nodes, one is OOM-killed in its own cpuset) and report per zone; then
+#      zoned lends web free nodes while a job outgrows it and takes them back once web idles.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 "$root/scripts/deps.sh" demo
 "$root/scripts/build.sh" release
 cache="$root/build/vm-cache"
-guest_tools=("$root/build/tools/zonectl")
+guest_tools=("$root/build/tools/zonectl" "$root/build/zoned/zoned")
 for tool in memhold; do
   [ -x "$root/build/tests/vm/$tool" ] && guest_tools+=("$root/build/tests/vm/$tool")
 done

@@ -6,6 +6,7 @@
 #include "softzone/report/reclaim_trace.h"
 #include "softzone/report/report.h"
 #include "softzone/zones/safe_write.h"
+#include "zoned_view.h"
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -34,6 +35,30 @@ Status stopReclaimTrace(const Context& ctx, report::MachineSample& sample) {
   sample.notes.push_back(*removed ? "reclaim hist trigger removed (--stop-trace)"
                                   : "--stop-trace: no reclaim hist trigger was installed");
   return {};
+}
+
+// The report with zoned's loans and recent moves, as `zonectl list` shows them: each partition's
+// "nodes_on_loan" and a "zoned" object in JSON, the same lines after the table, a list in HTML.
+std::string renderWithZoned(report::Report& result, const ZonedView& zoned, report::Format format,
+                            const report::TableOptions& table) {
+  std::ostringstream lines;
+  renderZonedText(zoned, nullptr, lines);
+  switch (format) {
+    case report::Format::kJson: {
+      nlohmann::ordered_json out = report::reportToJson(result);
+      addZonedJson(zoned, nullptr, out);
+      return out.dump(2) + "\n";
+    }
+    case report::Format::kHtml: {
+      std::istringstream split(lines.str());
+      for (std::string line; std::getline(split, line);) result.zoned_lines.push_back(line);
+      return report::renderReport(result, {result}, format, table);
+    }
+    case report::Format::kTable:
+      break;
+  }
+  std::string text = report::renderReport(result, {result}, format, table);
+  return lines.str().empty() ? text : text + "\n" + lines.str();
 }
 
 }  // namespace
@@ -104,7 +129,8 @@ Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
   report::Report result =
       report::buildReport(selected, *sample, baseline ? &*baseline : nullptr, names.empty());
   report::TableOptions table{values["all"].as<bool>()};
-  return writeReportOutput(ctx, output, report::renderReport(result, {result}, format, table));
+  ZonedView zoned = readZonedView(ctx.fs);
+  return writeReportOutput(ctx, output, renderWithZoned(result, zoned, format, table));
 }
 
 }  // namespace softzone::tools

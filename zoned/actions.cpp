@@ -58,6 +58,13 @@ ActionResult carryOut(const FsRoot& fs, cpuset::CgroupMode mode, const Decision&
     if (result.status) result.moves.push_back({now_ms, decision.node, std::string(kFreePool), to});
     return result;
   }
+  if (decision.kind == Decision::Kind::kGiveBack) {
+    // The borrower's shrink, as a donor's: its pages moved off the node and checked first.
+    result.status = checkOwner(*session, decision, to);
+    if (result.status) result.status = shrinkBy(*session, to, decision.node, log);
+    if (result.status) result.moves.push_back({now_ms, decision.node, to, std::string(kFreePool)});
+    return result;
+  }
   if (decision.kind != Decision::Kind::kTakeFromDonor) return result;
   const std::string& donor = decision.donor->name;
   result.status = checkOwner(*session, decision, donor);

@@ -142,6 +142,7 @@ class Daemon {
     }
     pruneMoves(state_, start, keepMs());
     input->recent_moves = recentMoves(start);
+    markLentNodes(*input, state_);
     PolicyResult result = decideMoves(spec_.config, *input, memory_);
     memory_ = std::move(result.memory);
     bool acted = false;
@@ -177,6 +178,8 @@ class Daemon {
       failed_.push_back({bootClockMs(), d.node, d.partition.name, d.partition.name});
       log_ << "zoned: failed: node " << d.node << " for " << d.partition.name << ": "
            << done.status.error().describe() << "\n";
+    } else if (d.kind == Decision::Kind::kGiveBack) {
+      log_ << "zoned: done: node " << d.node << " back in the free pool\n";
     } else {
       log_ << "zoned: done: node " << d.node << " now in " << d.partition.name << "\n";
     }

@@ -16,6 +16,11 @@ constexpr int64_t kRateWindowMs = 60 * 1000;
 // writing 10 MiB/s into a partition of 1.25 GiB falls 2.5 MiB per 250 ms sample, under 1/200 of
 // it, and was taken for idle until the OOM kill (guest case zoned-crash).
 constexpr uint64_t kAllocatingBytes = 1 << 20;
+// A lent node goes back only when, without it, the partition's free memory stays above its grow
+// thresholds (the larger of headroom and free_low) by this share of its memory without the node.
+// Giving back and growing then answer different states, so one never undoes the other: after the
+// return the partition must fill a quarter of its memory before headroom asks for a node again.
+constexpr uint64_t kGiveBackMarginDivisor = 4;
 
 uint64_t totalBytes(const PartitionSample& p) {
   uint64_t total = 0;
@@ -114,7 +119,14 @@ class Balancer {
   PolicyResult run(const PolicyMemory& previous) {
     track(previous);
     PolicyResult result;
-    for (size_t index : needyInOrder()) result.decisions.push_back(serve(index));
+    std::vector<size_t> needy = needyInOrder();
+    for (size_t index : needy) result.decisions.push_back(serve(index));
+    // After every partition that needs a node was served: a node given back this sample is not
+    // one a needy partition could have had from its idle holder.
+    for (size_t index = 0; index < partitions_.size(); ++index) {
+      if (std::find(needy.begin(), needy.end(), index) != needy.end()) continue;
+      if (auto back = giveBack(index)) result.decisions.push_back(std::move(*back));
+    }
     result.memory = std::move(memory_);
     return result;
   }
@@ -220,6 +232,10 @@ class Balancer {
   }
 
   Decision serve(size_t index);
+  std::optional<Decision> giveBack(size_t index);
+  std::optional<Candidate> lentNodeToGiveBack(size_t index) const;
+  uint64_t growThreshold(uint64_t total_bytes) const;
+  uint64_t giveBackFloor(uint64_t total_after_bytes) const;
   std::optional<Candidate> bestFreeNode(const PartitionSample& p) const;
   std::optional<Candidate> bestDonorNode(size_t index) const;
   std::string whyNot(size_t index) const;
@@ -275,6 +291,79 @@ Decision Balancer::serve(size_t index) {
     return decision;
   }
   decision.why = whyNot(index) + "; wanted it for " + trigger;
+  return decision;
+}
+
+// The free memory under which a partition of `total_bytes` grows (when busy): the larger of
+// headroom and free_low.
+uint64_t Balancer::growThreshold(uint64_t total_bytes) const {
+  return std::max(config_.headroom.of(total_bytes), config_.free_low.of(total_bytes));
+}
+
+// The free memory a partition of `total_after_bytes` must keep to give a lent node back: its
+// grow threshold plus the margin (kGiveBackMarginDivisor).
+uint64_t Balancer::giveBackFloor(uint64_t total_after_bytes) const {
+  return growThreshold(total_after_bytes) + total_after_bytes / kGiveBackMarginDivisor;
+}
+
+// Of the nodes lent to the partition that it holds now, one it can give back: it stays at or
+// above min, the node is not cooling down, and without it the partition keeps giveBackFloor free
+// (its pages on the node move onto its other nodes). The least used first, then the lowest id.
+std::optional<Balancer::Candidate> Balancer::lentNodeToGiveBack(size_t index) const {
+  const PartitionSample& p = partitions_[index];
+  std::optional<Candidate> best;
+  for (size_t n = 0; n < p.nodes.size(); ++n) {
+    const NodeSample& node = p.nodes[n];
+    bool lent = std::find(p.lent_nodes.begin(), p.lent_nodes.end(), node.id) != p.lent_nodes.end();
+    if (!lent || !staysAboveMin(p, node) || coolingFor(node.id)) continue;
+    uint64_t free = freeBytes(p);
+    if (free < node.size_bytes ||
+        free - node.size_bytes < giveBackFloor(totalBytes(p) - node.size_bytes)) {
+      continue;
+    }
+    Candidate candidate{index, n, usedBytes(node)};
+    if (!best || std::make_tuple(candidate.used_bytes, node.id) <
+                     std::make_tuple(best->used_bytes, p.nodes[best->node].id)) {
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+// A partition idle for idle_for gives one lent node back to the free pool, within the rate
+// limit; nullopt when it keeps them all (nothing is logged: holding is not news).
+std::optional<Decision> Balancer::giveBack(size_t index) {
+  PartitionSample& p = partitions_[index];
+  if (p.lent_nodes.empty() || !idleLongEnough(index)) return std::nullopt;
+  // A partition that gave or got a node this sample: a donor's pages from the node taken are
+  // still to land on its other nodes, so its sampled free memory overstates what it has.
+  bool moved_now = std::any_of(moves_.begin(), moves_.end(), [&](const Move& m) {
+    return m.time_ms == now_ms_ && (m.from == p.name || m.to == p.name);
+  });
+  if (moved_now) return std::nullopt;
+  if (movesInWindow() >= config_.max_moves_per_minute) return std::nullopt;
+  auto lent = lentNodeToGiveBack(index);
+  if (!lent) return std::nullopt;
+  NodeSample node = p.nodes[lent->node];
+  uint64_t total_after = totalBytes(p) - node.size_bytes;
+  Decision decision;
+  decision.kind = Decision::Kind::kGiveBack;
+  decision.partition = figures(index);
+  decision.node = node.id;
+  decision.node_bytes = node.size_bytes;
+  decision.node_used_bytes = lent->used_bytes;
+  decision.free_after_bytes = freeBytes(p) - node.size_bytes;
+  decision.why =
+      "idle " + seconds(idleMs(index)) + " >= " + formatDuration(config_.idle_for_ms) + ", free " +
+      formatSize(freeBytes(p)) + ", " + formatSize(decision.free_after_bytes) +
+      " without it >= " + formatSize(giveBackFloor(total_after)) + " (grow threshold " +
+      formatSize(growThreshold(total_after)) + " + a quarter of " + formatSize(total_after) + ")";
+  p.nodes.erase(p.nodes.begin() + static_cast<ptrdiff_t>(lent->node));
+  free_.push_back(node);
+  moves_.push_back({now_ms_, node.id, p.name, std::string(kFreePool)});
+  // Its pages moving off the node lower its free memory without any allocation: the next
+  // sample must not read that fall as a busy partition.
+  memory_[p.name].free_bytes = decision.free_after_bytes;
   return decision;
 }
 
@@ -436,6 +525,10 @@ std::string formatDecision(const Decision& d) {
       return "take " + node + ", " + formatSize(d.node_used_bytes) + " in use to move off) from " +
              d.donor->name + " for " + d.partition.name + (d.urgent ? " now: " : ": ") + d.why +
              figures + " [" + describeFigures(*d.donor) + "]";
+    case Decision::Kind::kGiveBack:
+      return "give back " + node + ", " + formatSize(d.node_used_bytes) +
+             " in use to move off) from " + d.partition.name + " to the free pool: " + d.why +
+             figures;
     case Decision::Kind::kNoOp:
       break;
   }

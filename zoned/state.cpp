@@ -138,6 +138,17 @@ void recordMove(ZonedState& state, const Move& move) {
   loan->owner = move.to;
 }
 
+void markLentNodes(PolicyInput& input, const ZonedState& state) {
+  for (PartitionSample& p : input.partitions) {
+    p.lent_nodes.clear();
+    for (const Loan& loan : state.loans) {
+      bool holds = std::any_of(p.nodes.begin(), p.nodes.end(),
+                               [&](const NodeSample& n) { return n.id == loan.node; });
+      if (loan.owner == p.name && holds) p.lent_nodes.push_back(loan.node);
+    }
+  }
+}
+
 void pruneMoves(ZonedState& state, int64_t now_ms, int64_t keep_ms) {
   std::erase_if(state.moves, [&](const Move& m) { return m.time_ms < now_ms - keep_ms; });
 }

@@ -1,9 +1,11 @@
 // libFuzzer target for zoned's spec reader and the policy behind it: parseZonedSpec never crashes,
 // its errors are bad input located in the file, what it accepts is in range, and the policy run on
-// the accepted config never takes a partition above max or a donor below min.
+// the accepted config never takes a partition above max or a donor below min, and gives back only
+// a lent node and never below min.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +55,8 @@ PolicyInput inputFor(const softzone::planner::Spec& spec) {
     uint64_t total = 0;
     while ((total < p.memory_bytes || sample.nodes.empty()) && sample.nodes.size() < 8) {
       uint64_t size = nodeBytes(next_id);
+      // The calm partitions' nodes past their first are on loan: candidates to give back.
+      if (i % 2 == 1 && !sample.nodes.empty()) sample.lent_nodes.push_back(next_id);
       sample.nodes.push_back({next_id++, size, i % 3 == 0 ? 0 : size / 2});
       total += size;
     }
@@ -78,6 +82,17 @@ void checkPolicy(const ZonedConfig& config, const softzone::planner::Spec& spec)
     }
     ++moved;
     const auto& limits = limitsFromSpec(*spec.partition(d.partition.name));
+    if (d.kind == Decision::Kind::kGiveBack) {
+      const PartitionSample* p = nullptr;
+      for (const auto& sample : input.partitions) {
+        if (sample.name == d.partition.name) p = &sample;
+      }
+      check(p != nullptr && std::find(p->lent_nodes.begin(), p->lent_nodes.end(), d.node) !=
+                                p->lent_nodes.end(),
+            "only a lent node goes back");
+      check(d.partition.total_bytes - d.node_bytes >= *limits.min_bytes, "give back above min");
+      continue;
+    }
     check(d.partition.total_bytes + d.node_bytes <= *limits.max_bytes, "never above max");
     if (d.donor) {
       const auto& donor = limitsFromSpec(*spec.partition(d.donor->name));

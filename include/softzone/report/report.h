@@ -101,6 +101,9 @@ struct Report {
   // Set by `zonectl run`: the command and how it ended.
   std::optional<std::string> command;
   std::optional<int> exit_status;
+  // Set by `zonectl report`: zoned's loans and recent moves, one line each as `zonectl list`
+  // prints them (zoned's state file is the tools' to read); the HTML page shows them.
+  std::vector<std::string> zoned_lines;
 };
 
 // Sums nodes into zones. With a baseline, counters and OOM kills are those since it; without,

@@ -1,5 +1,6 @@
 // zoned's balancer as a pure function: sampled partitions, free pool and move history in,
-// decisions (grow from the free pool, take from an idle partition, or why not) out. No I/O.
+// decisions (grow from the free pool, take from an idle partition, give a lent node back, or why
+// not) out. No I/O.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +49,9 @@ struct PartitionSample {
   PartitionLimits limits;
   PressureSample pressure;
   double refaults_per_second = 0;  // workingset refaults over its nodes
+  // Nodes zoned lent it that it still holds (the state file's loans): the only nodes it gives
+  // back when idle; the nodes it was made with stay, whatever its min.
+  std::vector<int> lent_nodes;
 };
 
 // A node moving from one owner to another ("free" for the free pool).
@@ -87,15 +91,19 @@ struct PartitionFigures {
 };
 
 struct Decision {
-  enum class Kind { kGrowFromFree, kTakeFromDonor, kNoOp };
+  // kGiveBack: `partition` idles with a lent node it does not need, which goes back to the free
+  // pool (its pages moved off first, as a donor's).
+  enum class Kind { kGrowFromFree, kTakeFromDonor, kGiveBack, kNoOp };
   Kind kind = Kind::kNoOp;
-  PartitionFigures partition;             // the partition that needs memory
+  PartitionFigures partition;             // the partition that needs memory (kGiveBack: gives)
   std::optional<PartitionFigures> donor;  // kTakeFromDonor: who gives the node
   int node = -1;
   uint64_t node_bytes = 0;
-  uint64_t node_used_bytes = 0;  // pages to move off first (kTakeFromDonor)
+  uint64_t node_used_bytes = 0;  // pages to move off first (kTakeFromDonor, kGiveBack)
   bool urgent = false;           // free memory under free_low: no wait for `sustain`
   std::string why;               // the trigger, or for kNoOp why nothing happens
+  // kGiveBack: the partition's free memory once the node's pages moved onto its other nodes.
+  uint64_t free_after_bytes = 0;
 };
 
 struct PolicyResult {

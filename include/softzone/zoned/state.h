@@ -36,6 +36,10 @@ struct ZonedState {
 // is no longer lent; one that moves on stays lent by its first lender.
 void recordMove(ZonedState& state, const Move& move);
 
+// Marks each sampled partition's lent nodes (the loans it owns and still holds), which the
+// policy may give back when it idles.
+void markLentNodes(PolicyInput& input, const ZonedState& state);
+
 // Drops moves older than `keep_ms` before `now_ms` (the longest of cooldown and the rate window).
 void pruneMoves(ZonedState& state, int64_t now_ms, int64_t keep_ms);
 

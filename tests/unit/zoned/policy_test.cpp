@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "softzone/zoned/state.h"
+
 namespace softzone::zoned {
 namespace {
 
@@ -36,13 +38,15 @@ PartitionSample partition(const std::string& name, std::vector<int> ids, int min
   return p;
 }
 
-// A machine sampled once a second: the test sets pressure, the simulation applies decisions.
+// A machine sampled once a second: the test sets pressure, the simulation applies decisions and
+// keeps zoned's loans as the daemon does (a node zoned gave a partition is lent to it).
 class Machine {
  public:
   ZonedConfig config;
   PolicyInput input;
   PolicyMemory memory;
   std::vector<Move> all_moves;
+  ZonedState state;
 
   PartitionSample& operator[](const std::string& name) {
     auto it = std::find_if(input.partitions.begin(), input.partitions.end(),
@@ -51,6 +55,7 @@ class Machine {
   }
 
   std::vector<Decision> sample() {
+    markLentNodes(input, state);
     PolicyResult result = decideMoves(config, input, memory);
     memory = result.memory;
     for (const Decision& d : result.decisions) apply(d);
@@ -61,6 +66,7 @@ class Machine {
  private:
   void apply(const Decision& d) {
     if (d.kind == Decision::Kind::kNoOp) return;
+    if (d.kind == Decision::Kind::kGiveBack) return giveBack(d);
     NodeSample moved;
     std::string from(kFreePool);
     if (d.kind == Decision::Kind::kGrowFromFree) {
@@ -77,9 +83,25 @@ class Machine {
       from = donor.name;
     }
     (*this)[d.partition.name].nodes.push_back(moved);
-    Move move{input.now_ms, d.node, from, d.partition.name};
+    record({input.now_ms, d.node, from, d.partition.name});
+  }
+
+  // The node leaves empty; its pages land on the partition's first other node.
+  void giveBack(const Decision& d) {
+    PartitionSample& p = (*this)[d.partition.name];
+    auto it = std::find_if(p.nodes.begin(), p.nodes.end(),
+                           [&](const NodeSample& n) { return n.id == d.node; });
+    uint64_t used = it->size_bytes - it->free_bytes;
+    input.free_nodes.push_back({it->id, it->size_bytes, it->size_bytes});
+    p.nodes.erase(it);
+    p.nodes.front().free_bytes -= used;
+    record({input.now_ms, d.node, p.name, std::string(kFreePool)});
+  }
+
+  void record(const Move& move) {
     input.recent_moves.push_back(move);
     all_moves.push_back(move);
+    recordMove(state, move);
   }
 };
 
@@ -454,6 +476,158 @@ TEST(PolicyTest, SameInputSameDecisions) {
   EXPECT_EQ(first.decisions[0].partition.name, "db");
   EXPECT_EQ(first.decisions[0].node, 8);
   EXPECT_EQ(first.memory, second.memory);
+}
+
+// web was made with nodes 1 and 2 and was lent node 6 (nearly empty now) from the free pool
+// 40 s ago; it has been calm since.
+Machine webWithALoan() {
+  Machine m;
+  m.config.idle_for_ms = 10 * kSecond;
+  m.input.now_ms = 100 * kSecond;
+  m.input.partitions = {partition("web", {1, 2}, 2, 4)};
+  m["web"].nodes.push_back(node(6, kNodeBytes - 6 * kMiB));
+  m.input.free_nodes = {node(7, kNodeBytes)};
+  Move lent{60 * kSecond, 6, std::string(kFreePool), "web"};
+  m.input.recent_moves.push_back(lent);
+  recordMove(m.state, lent);
+  return m;
+}
+
+// Samples until a move (at most `limit` samples); the moves of that sample.
+std::vector<Decision> firstMoves(Machine& m, int limit) {
+  for (int i = 0; i < limit; ++i) {
+    auto done = moves(m.sample());
+    if (!done.empty()) return done;
+  }
+  return {};
+}
+
+TEST(PolicyTest, GivesALentNodeBackWhenItsBorrowerIdles) {
+  Machine m = webWithALoan();
+  int64_t start = m.input.now_ms;
+  auto done = firstMoves(m, 60);
+  ASSERT_EQ(done.size(), 1u);
+  const Decision& d = done[0];
+  EXPECT_EQ(d.kind, Decision::Kind::kGiveBack);
+  EXPECT_EQ(d.node, 6);
+  EXPECT_EQ(d.node_used_bytes, 6 * kMiB);
+  EXPECT_GE(d.partition.idle_ms, m.config.idle_for_ms);
+  EXPECT_EQ(m.all_moves.back().time_ms - start, m.config.idle_for_ms);  // not sooner
+  EXPECT_EQ(d.free_after_bytes, 250 * kMiB);  // 256M + 250M free, less the node's 256M
+  EXPECT_THAT(formatDecision(d),
+              HasSubstr("give back node 6 (256M, 6M in use to move off) from web to the free "
+                        "pool: idle 10.0s >= 10s, free 506M, 250M without it >= 138.24M (grow "
+                        "threshold 10.24M + a quarter of 512M) [web 3 nodes 768M"));
+  EXPECT_EQ(m["web"].nodes.size(), 2u);
+  EXPECT_TRUE(m.state.loans.empty());
+  EXPECT_EQ(m.input.free_nodes.size(), 2u);
+}
+
+TEST(PolicyTest, NeverGivesBackWhileBusy) {
+  Machine m = webWithALoan();
+  m["web"].pressure = psi(5);  // under the grow threshold, above idle
+  EXPECT_TRUE(firstMoves(m, 120).empty());
+  m["web"].pressure = psi(0);  // calm, but allocating: its free memory falls every sample
+  for (int i = 0; i < 60; ++i) {
+    m["web"].nodes[0].free_bytes -= 2 * kMiB;
+    ASSERT_TRUE(moves(m.sample()).empty()) << "sample " << i;
+  }
+}
+
+TEST(PolicyTest, NeverGivesBackWhilePressured) {
+  Machine m = webWithALoan();
+  m.input.free_nodes.clear();  // nothing to grow by: pressured samples after pressured samples
+  m["web"].pressure = psi(40);
+  for (int i = 0; i < 120; ++i) {
+    for (const Decision& d : m.sample()) ASSERT_EQ(d.kind, Decision::Kind::kNoOp);
+  }
+}
+
+TEST(PolicyTest, NeverGivesBackBelowMin) {
+  Machine m = webWithALoan();
+  m["web"].limits.min_bytes = 3 * kNodeBytes;
+  EXPECT_TRUE(firstMoves(m, 120).empty());
+  EXPECT_EQ(m["web"].nodes.size(), 3u);
+}
+
+TEST(PolicyTest, NeverGivesBackInsideTheCooldown) {
+  Machine m = webWithALoan();
+  m.config.cooldown_ms = 60 * kSecond;  // node 6 came 40 s ago: cool 20 s from now
+  int64_t start = m.input.now_ms;
+  auto done = firstMoves(m, 60);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].kind, Decision::Kind::kGiveBack);
+  EXPECT_EQ(m.all_moves.back().time_ms - start, 20 * kSecond);
+}
+
+TEST(PolicyTest, GivesBackOnlyALentNodeNeverOneOfItsOwn) {
+  Machine m = webWithALoan();
+  m["web"].limits.min_bytes = kNodeBytes;  // room to give any one node
+  m["web"].nodes = {node(1, kNodeBytes), node(2, kNodeBytes), node(6, 100 * kMiB)};
+  auto done = firstMoves(m, 60);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].node, 6);               // the most used node, yet the only lent one
+  EXPECT_TRUE(firstMoves(m, 300).empty());  // and nothing of its own after it
+  EXPECT_EQ(m["web"].nodes.size(), 2u);
+}
+
+TEST(PolicyTest, APartitionWithoutLoansGivesNothingBack) {
+  Machine m = webWithALoan();
+  m.state.loans.clear();
+  EXPECT_TRUE(firstMoves(m, 120).empty());
+}
+
+// The hysteresis: free memory without the node above the grow threshold is not enough; it must
+// clear it by a quarter of the partition's memory without the node.
+TEST(PolicyTest, KeepsALentNodeWhoseReturnWouldLeaveLittleAboveHeadroom) {
+  Machine m = webWithALoan();
+  m.config.headroom = SizeOrPercent{0, 30, true};  // 153.6M of the 512M left
+  m["web"].nodes[0].free_bytes = 100 * kMiB;
+  m["web"].nodes[1].free_bytes = 100 * kMiB;  // 194M without node 6: above 153.6M, under 281.6M
+  EXPECT_TRUE(firstMoves(m, 120).empty());
+  m["web"].nodes[0].free_bytes = 200 * kMiB;  // 294M without it
+  auto done = firstMoves(m, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_THAT(formatDecision(done[0]), HasSubstr(">= 281.60M (grow threshold 153.60M"));
+}
+
+// After a give-back the partition, as calm as before, never asks for a node again: the pages
+// moved off the node lower its free memory, which is not read as allocating.
+TEST(PolicyTest, AGiveBackIsNotUndoneByAGrow) {
+  Machine m = webWithALoan();
+  m.config.headroom = SizeOrPercent{0, 20, true};
+  m.config.sustain = 1;
+  m["web"].nodes[0].free_bytes = 200 * kMiB;
+  for (int i = 0; i < 600; ++i) m.sample();
+  ASSERT_EQ(m.all_moves.size(), 1u);
+  EXPECT_EQ(m.all_moves[0].to, kFreePool);
+}
+
+TEST(PolicyTest, ADonorThatGaveANodeGivesNothingBackInTheSameSample) {
+  Machine m = webAndDb();
+  m["db"].nodes.push_back(node(7, kNodeBytes - 80 * kMiB));  // lent, the second least used
+  m.state.loans.push_back({7, "db", std::string(kFreePool), 0});
+  m["web"].pressure = psi(40);
+  m.memory["web"].pressured_samples = 5;
+  m.memory["db"].idle_since_ms = -60 * kSecond;
+  auto decisions = m.sample();
+  ASSERT_EQ(moves(decisions).size(), 1u);
+  EXPECT_EQ(decisions[0].kind, Decision::Kind::kTakeFromDonor);
+  EXPECT_EQ(decisions[0].node, 5);
+  m["web"].pressure = psi(0);
+  for (int i = 0; i < 120; ++i) m.sample();  // once db is idle again, node 7 goes back
+  EXPECT_TRUE(std::any_of(m.all_moves.begin(), m.all_moves.end(), [](const Move& move) {
+    return move.node == 7 && move.from == "db" && move.to == kFreePool;
+  }));
+}
+
+TEST(PolicyTest, GiveBacksKeepToTheRateLimit) {
+  Machine m = webWithALoan();
+  m.config.max_moves_per_minute = 1;
+  m.input.recent_moves.push_back({95 * kSecond, 9, std::string(kFreePool), "db"});
+  int64_t start = m.input.now_ms;
+  ASSERT_EQ(firstMoves(m, 120).size(), 1u);
+  EXPECT_EQ(m.all_moves.back().time_ms - start, 55 * kSecond);  // the window after 95 s
 }
 
 TEST(PolicyTest, LimitsDefaultToTheSpecsMemory) {

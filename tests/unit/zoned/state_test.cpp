@@ -36,6 +36,27 @@ TEST(ZonedStateTest, AnEmptyStateRoundTrips) {
   EXPECT_TRUE(read->loans.empty());
 }
 
+TEST(ZonedStateTest, MarksTheLentNodesEachPartitionStillHolds) {
+  ZonedState state = lentTwice();  // nodes 4 and 6 lent to web
+  PolicyInput input;
+  input.partitions.resize(2);
+  input.partitions[0].name = "web";
+  input.partitions[0].nodes = {{1, 0, 0}, {6, 0, 0}};  // node 4 is no longer web's
+  input.partitions[1].name = "db";
+  input.partitions[1].nodes = {{4, 0, 0}};
+  input.partitions[1].lent_nodes = {9};  // stale: replaced
+  markLentNodes(input, state);
+  EXPECT_EQ(input.partitions[0].lent_nodes, std::vector<int>{6});
+  EXPECT_TRUE(input.partitions[1].lent_nodes.empty());  // holds node 4, lent to someone else
+}
+
+TEST(ZonedStateTest, AGiveBackEndsTheLoan) {
+  ZonedState state = lentTwice();
+  recordMove(state, {9000, 6, "web", "free"});
+  ASSERT_EQ(state.loans.size(), 1u);
+  EXPECT_EQ(state.loans[0].node, 4);
+}
+
 TEST(ZonedStateTest, LoansFollowTheMoves) {
   ZonedState state = lentTwice();
   ASSERT_EQ(state.loans.size(), 2u);

@@ -300,6 +300,20 @@ TEST_F(ZonedCliTest, ItNeedsAConfig) {
   EXPECT_THAT(run.err, HasSubstr("--config FILE is required"));
 }
 
+// The zones of `zonectl --json VERB` with the state file below: db holds nothing on loan, web
+// node 4, and zoned's moves are `moves` long.
+void expectWebHoldsNode4OnLoan(const Outcome& run, size_t moves) {
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  nlohmann::json out = nlohmann::json::parse(run.out);
+  ASSERT_EQ(out["partitions"].size(), 2u);
+  EXPECT_EQ(out["partitions"][0]["name"], "db");
+  EXPECT_EQ(out["partitions"][0]["nodes_on_loan"], "");
+  EXPECT_EQ(out["partitions"][1]["nodes_on_loan"], "4");
+  ASSERT_EQ(out["zoned"]["moves"].size(), moves);
+  EXPECT_EQ(out["zoned"]["moves"][0]["to"], "web");
+  EXPECT_TRUE(out["zoned"]["problem"].is_null());
+}
+
 // zonectl list and status show what zoned's state file says: the nodes each partition holds on
 // loan and the recent moves; a state file that does not parse is said, not fatal.
 TEST_F(ZonedCliTest, ListAndStatusShowZonedsLoansAndMoves) {
@@ -307,16 +321,7 @@ TEST_F(ZonedCliTest, ListAndStatusShowZonedsLoansAndMoves) {
             R"({"format": "softzone-zoned-state", "version": 1, "boot_id": "b",
                 "moves": [{"time_ms": 5000, "node": 4, "from": "free", "to": "web"}],
                 "loans": [{"node": 4, "owner": "web", "lender": "free", "since_ms": 5000}]})");
-  Outcome listed = zonectlOn(tree_.path(), {"--json", "list"});
-  ASSERT_EQ(listed.exit_status, 0) << listed.err;
-  nlohmann::json list = nlohmann::json::parse(listed.out);
-  ASSERT_EQ(list["partitions"].size(), 2u);
-  EXPECT_EQ(list["partitions"][0]["name"], "db");
-  EXPECT_EQ(list["partitions"][0]["nodes_on_loan"], "");
-  EXPECT_EQ(list["partitions"][1]["nodes_on_loan"], "4");
-  ASSERT_EQ(list["zoned"]["moves"].size(), 1u);
-  EXPECT_EQ(list["zoned"]["moves"][0]["to"], "web");
-  EXPECT_TRUE(list["zoned"]["problem"].is_null());
+  expectWebHoldsNode4OnLoan(zonectlOn(tree_.path(), {"--json", "list"}), 1);
   Outcome status = zonectlOn(tree_.path(), {"status", "web"});
   ASSERT_EQ(status.exit_status, 0) << status.err;
   EXPECT_THAT(status.out,
@@ -325,6 +330,49 @@ TEST_F(ZonedCliTest, ListAndStatusShowZonedsLoansAndMoves) {
               HasSubstr("zoned moved node 4 from the free pool to web at 5.0 s after boot"));
   Outcome db = zonectlOn(tree_.path(), {"status", "db"});
   EXPECT_THAT(db.out, ::testing::Not(HasSubstr("node 4")));
+}
+
+// zonectl report shows the same: list's JSON keys, list's lines after the table, and a section
+// of the HTML page.
+TEST_F(ZonedCliTest, ReportShowsZonedsLoansAndMovesInEveryFormat) {
+  tree_.put("/var/lib/softzone/zoned.json",
+            R"({"format": "softzone-zoned-state", "version": 1, "boot_id": "b",
+                "moves": [{"time_ms": 5000, "node": 4, "from": "free", "to": "web"},
+                          {"time_ms": 9000, "node": 5, "from": "web", "to": "free"}],
+                "loans": [{"node": 4, "owner": "web", "lender": "free", "since_ms": 5000}]})");
+  Outcome json = zonectlOn(tree_.path(), {"report", "--json"});
+  expectWebHoldsNode4OnLoan(json, 2);
+  nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(report["partitions"][1].contains("mem_total_bytes"));  // still the report
+  EXPECT_EQ(report["zoned"]["moves"][1],
+            nlohmann::json({{"time_ms", 9000}, {"node", 5}, {"from", "web"}, {"to", "free"}}));
+  Outcome table = zonectlOn(tree_.path(), {"report"});
+  ASSERT_EQ(table.exit_status, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("Per-zone memory"));
+  EXPECT_THAT(table.out,
+              HasSubstr("on loan: node 4 to web from the free pool since 5.0 s after boot\n"));
+  EXPECT_THAT(table.out,
+              HasSubstr("zoned moved node 5 from web to the free pool at 9.0 s after boot\n"));
+  Outcome html = zonectlOn(tree_.path(), {"report", "--format", "html"});
+  ASSERT_EQ(html.exit_status, 0) << html.err;
+  EXPECT_THAT(html.out, HasSubstr("<h2>zoned: nodes on loan and recent moves</h2>"));
+  EXPECT_THAT(
+      html.out,
+      HasSubstr("<li>zoned moved node 4 from the free pool to web at 5.0 s after boot</li>"));
+}
+
+TEST_F(ZonedCliTest, AReportWithoutZonedSaysNothingOfIt) {
+  Outcome json = zonectlOn(tree_.path(), {"report", "--json"});
+  ASSERT_EQ(json.exit_status, 0) << json.err;
+  nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_EQ(report["partitions"][1]["nodes_on_loan"], "");
+  EXPECT_TRUE(report["zoned"]["moves"].empty());
+  Outcome table = zonectlOn(tree_.path(), {"report"});
+  EXPECT_THAT(table.out, ::testing::Not(HasSubstr("zoned")));
+  tree_.put("/var/lib/softzone/zoned.json", "{ not json");
+  Outcome bad = zonectlOn(tree_.path(), {"report"});
+  ASSERT_EQ(bad.exit_status, 0) << bad.err;
+  EXPECT_THAT(bad.out, HasSubstr("zoned: state not used: "));
 }
 
 TEST_F(ZonedCliTest, AnUnreadableZonedStateIsSaidNotFatal) {
