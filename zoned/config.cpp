@@ -146,7 +146,7 @@ struct KeyRule {
   Problem (*apply)(std::string_view value, ZonedConfig& config);
 };
 
-constexpr std::array<KeyRule, 14> kKeys = {{
+constexpr std::array<KeyRule, 16> kKeys = {{
     {"interval", [](std::string_view v,
                     ZonedConfig& c) { return setDuration(v, 10, 10 * kMinuteMs, c.interval_ms); }},
     {"cooldown",
@@ -181,6 +181,14 @@ constexpr std::array<KeyRule, 14> kKeys = {{
      [](std::string_view v, ZonedConfig& c) { return setSizeOrPercent(v, c.free_low); }},
     {"headroom",
      [](std::string_view v, ZonedConfig& c) { return setSizeOrPercent(v, c.headroom); }},
+    {"stall_trigger",
+     [](std::string_view v, ZonedConfig& c) {
+       return setDuration(v, 0, kMaxStallWindowMs, c.stall_trigger_ms);
+     }},
+    {"stall_window",
+     [](std::string_view v, ZonedConfig& c) {
+       return setDuration(v, kMinStallWindowMs, kMaxStallWindowMs, c.stall_window_ms);
+     }},
 }};
 
 const KeyRule* findRule(std::string_view key) {
@@ -202,22 +210,40 @@ Error keyError(std::string_view file_name, const planner::SpecLine& key,
                   quoteInput(key.value) + ": " + expected);
 }
 
-// Checks that span keys: growing and idling must not meet, or one sample could do both.
+std::vector<planner::SpecLine>::const_iterator givenKey(const std::vector<planner::SpecLine>& keys,
+                                                        std::string_view name) {
+  return std::find_if(keys.begin(), keys.end(),
+                      [name](const planner::SpecLine& k) { return k.key == name; });
+}
+
+// The line of the first of `names` the spec gives, for an error about keys that go together.
+// The defaults meet every such rule, so one of them was given; the fallback only keeps this safe.
+planner::SpecLine lineOfEither(const std::vector<planner::SpecLine>& keys, std::string_view first,
+                               std::string_view second) {
+  auto line = givenKey(keys, first);
+  if (line == keys.end()) line = givenKey(keys, second);
+  return line == keys.end() ? planner::SpecLine{std::string(first), 0, ""} : *line;
+}
+
+// Checks that span keys: growing and idling must not meet, or one sample could do both; a stall
+// trigger must be shorter than its window, which the kernel refuses otherwise.
 Status checkTogether(std::string_view file_name, const std::vector<planner::SpecLine>& keys,
                      const ZonedConfig& config) {
-  if (config.idle_pressure < config.pressure_some_avg10) return {};
-  auto given = [&keys](std::string_view name) {
-    return std::find_if(keys.begin(), keys.end(),
-                        [name](const planner::SpecLine& k) { return k.key == name; });
-  };
-  auto line = given("idle_pressure");
-  if (line == keys.end()) line = given("pressure_some_avg10");
-  // The defaults meet the rule, so one of the two was given; the fallback only keeps this safe.
-  planner::SpecLine where = line == keys.end() ? planner::SpecLine{"idle_pressure", 0, ""} : *line;
-  std::ostringstream message;
-  message << "expected idle_pressure (" << config.idle_pressure << ") below pressure_some_avg10 ("
-          << config.pressure_some_avg10 << "), so a partition cannot be pressured and idle at once";
-  return keyError(file_name, where, message.str());
+  if (config.idle_pressure >= config.pressure_some_avg10) {
+    std::ostringstream message;
+    message << "expected idle_pressure (" << config.idle_pressure << ") below pressure_some_avg10 ("
+            << config.pressure_some_avg10
+            << "), so a partition cannot be pressured and idle at once";
+    return keyError(file_name, lineOfEither(keys, "idle_pressure", "pressure_some_avg10"),
+                    message.str());
+  }
+  if (config.stall_trigger_ms >= config.stall_window_ms) {
+    return keyError(file_name, lineOfEither(keys, "stall_trigger", "stall_window"),
+                    "expected stall_trigger (" + formatDuration(config.stall_trigger_ms) +
+                        ") below stall_window (" + formatDuration(config.stall_window_ms) +
+                        "): the stall is counted within the window");
+  }
+  return {};
 }
 
 }  // namespace

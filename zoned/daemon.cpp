@@ -1,6 +1,7 @@
 // zoned's loop. One thread: a sample, the policy's decisions, each carried out under the lock,
 // then the state file and the metrics; between samples it sleeps on a signalfd, so SIGHUP and
-// SIGTERM are handled between two steps, never inside a move.
+// SIGTERM are handled between two steps, never inside a move, and on the partitions' PSI stall
+// triggers, whose events bring the next sample forward.
 #include "softzone/zoned/daemon.h"
 
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <ctime>
 #include <map>
+#include <vector>
 
 #include "softzone/cpuset/partitions.h"
 #include "softzone/zoned/actions.h"
@@ -19,6 +21,7 @@
 #include "softzone/zoned/metrics_server.h"
 #include "softzone/zoned/sampler.h"
 #include "softzone/zoned/service_notify.h"
+#include "softzone/zoned/stall_triggers.h"
 #include "softzone/zoned/state.h"
 #include "softzone/zoned/state_file.h"
 #include "softzone/zones/kernel_files.h"
@@ -49,11 +52,9 @@ class Signals {
     if (fd < 0) return errnoError(errno, "signalfd");
     return Signals(Fd(fd));
   }
-  // Waits up to `timeout_ms`; returns the signal that came, 0 when none did.
-  int wait(int64_t timeout_ms) {
-    pollfd wanted{fd_.get(), POLLIN, 0};
-    int ready = ::poll(&wanted, 1, static_cast<int>(std::max<int64_t>(timeout_ms, 0)));
-    if (ready <= 0) return 0;
+  pollfd pollFd() const { return pollfd{fd_.get(), POLLIN, 0}; }
+  // The signal that came, 0 when none did.
+  int read() {
     signalfd_siginfo info{};
     if (::read(fd_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
     return static_cast<int>(info.ssi_signo);
@@ -63,6 +64,9 @@ class Signals {
   explicit Signals(Fd fd) : fd_(std::move(fd)) {}
   Fd fd_;
 };
+
+// Why a sleep between samples ended.
+enum class Wake { kDeadline, kStop, kStall };
 
 Result<ZonedState> loadState(const FsRoot& fs, const std::string& boot_id, std::ostream& log) {
   auto file = readStateFile(fs, boot_id);
@@ -111,13 +115,17 @@ class Daemon {
          << (options_.dry_run ? ", dry run" : "") << "\n";
     int samples_taken = 0;
     int64_t next_ms = bootClockMs();
+    Wake wake = Wake::kDeadline;
     while (true) {
       bool decided = step();
       ++samples_taken;
       tellServiceManager(samples_taken == 1);
       if (options_.once && (decided || samples_taken >= spec_.config.sustain)) break;
-      next_ms += spec_.config.interval_ms;
-      if (!sleepUntil(next_ms)) break;
+      // A sample a stall trigger asked for comes between two regular ones and leaves their
+      // schedule as it was.
+      if (wake != Wake::kStall) next_ms += spec_.config.interval_ms;
+      wake = sleepUntil(next_ms);
+      if (wake == Wake::kStop) break;
       // Behind by more than one interval (a long move): start counting from now.
       next_ms = std::max(next_ms, bootClockMs() - spec_.config.interval_ms);
     }
@@ -132,8 +140,10 @@ class Daemon {
     int64_t start = bootClockMs();
     ++counters_.samples;
     Status reloaded = cpuset::reloadSession(session_);
+    if (reloaded) triggers_.refresh(session_, spec_.config, log_);
     Result<PolicyInput> input = reloaded ? sampler_.sample(session_, spec_.spec, start)
                                          : Result<PolicyInput>(std::move(reloaded).error());
+    if (input) addStallEvents(*input);
     if (!input) {
       ++counters_.sample_failures;
       log_ << "zoned: sample failed, nothing decided: " << input.error().describe() << "\n";
@@ -151,6 +161,17 @@ class Daemon {
     publishMetrics(&*input);
     forgetCalmReasons(result.decisions);
     return acted || (options_.once && !result.decisions.empty());
+  }
+
+  // The trigger events since the previous sample go with this one, and into the counters.
+  void addStallEvents(PolicyInput& input) {
+    auto events = triggers_.take();
+    for (PartitionSample& p : input.partitions) {
+      auto it = events.find(p.name);
+      if (it == events.end()) continue;
+      p.pressure.stall_events = it->second;
+      counters_.stall_events[p.name] += static_cast<uint64_t>(it->second);
+    }
   }
 
   bool handle(const Decision& d) {
@@ -256,19 +277,26 @@ class Daemon {
     if (server_) server_->publish(std::move(text));
   }
 
-  // Sleeps until `deadline_ms`, handling signals and pinging the watchdog when an interval is
-  // longer than its ping period; false when told to stop.
-  bool sleepUntil(int64_t deadline_ms) {
+  // Sleeps until `deadline_ms`, handling signals, pinging the watchdog when an interval is
+  // longer than its ping period, and waking early when a partition's stall trigger fires.
+  Wake sleepUntil(int64_t deadline_ms) {
     int64_t ping_ms = notifier_.watchdogPingMs();
     while (true) {
       int64_t now = bootClockMs();
       if (ping_ms > 0 && now - last_ping_ms_ >= ping_ms) pingWatchdog();
       int64_t left = deadline_ms - now;
-      if (left <= 0) return true;
+      if (left <= 0) return Wake::kDeadline;
       if (ping_ms > 0) left = std::min(left, last_ping_ms_ + ping_ms - now);
-      int signal = signals_.wait(left);
-      if (signal == SIGTERM || signal == SIGINT) return false;
-      if (signal == SIGHUP) reload();
+      std::vector<pollfd> fds{signals_.pollFd()};
+      triggers_.appendPollFds(fds);
+      int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(left, 0)));
+      if (ready <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        int signal = signals_.read();
+        if (signal == SIGTERM || signal == SIGINT) return Wake::kStop;
+        if (signal == SIGHUP) reload();
+      }
+      if (triggers_.collect(fds, 1)) return Wake::kStall;
     }
   }
 
@@ -313,6 +341,7 @@ class Daemon {
   std::ostream& out_;
   std::ostream& log_;
   Sampler sampler_;
+  StallTriggers triggers_;
   PolicyMemory memory_;
   ZonedCounters counters_;
   std::vector<Move> failed_;

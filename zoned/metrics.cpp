@@ -161,6 +161,9 @@ void zonedCounters(Exposition& out, const ZonedCounters& c) {
   out.family("softzone_zoned_nodes_released_total", "counter",
              "Nodes zoned moved out of the zone.");
   for (const auto& [zone, n] : c.nodes_released) out.zoneValue(zone, static_cast<double>(n));
+  out.family("softzone_zoned_stall_events_total", "counter",
+             "PSI stall trigger events of the partition (stall_trigger within stall_window).");
+  for (const auto& [zone, n] : c.stall_events) out.zoneValue(zone, static_cast<double>(n));
   out.family("softzone_zoned_last_sample_duration_seconds", "gauge",
              "How long the last sample and its decisions took.");
   out.value(c.last_sample_seconds);

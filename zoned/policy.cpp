@@ -55,7 +55,7 @@ std::string seconds(int64_t ms) {
 // be read is never calm. A workload that allocates fast shows no stall until its last free page
 // is gone, so pressure alone would call it idle right up to its OOM kill.
 bool isIdleSample(const ZonedConfig& config, const PartitionSample& p, bool allocating) {
-  if (allocating) return false;
+  if (allocating || p.pressure.stall_events > 0) return false;
   switch (p.pressure.source) {
     case PressureSample::Source::kPsi:
       return p.pressure.some_avg10 < config.idle_pressure &&
@@ -97,9 +97,21 @@ std::optional<std::string> pressureTrigger(const ZonedConfig& config, const Part
   return std::nullopt;
 }
 
-// About to OOM: free memory under free_low while tasks still allocate (not idle).
-bool isUrgent(const ZonedConfig& config, const PartitionSample& p, bool allocating) {
-  return freeBytes(p) < config.free_low.of(totalBytes(p)) && !isIdleSample(config, p, allocating);
+// About to OOM, said with its numbers: free memory under free_low while tasks still allocate
+// (not idle), or tasks stalled in reclaim as long as the stall trigger asks (the kernel's own
+// measure, seen within a window instead of in avg10 seconds later); nullopt when neither.
+std::optional<std::string> urgentTrigger(const ZonedConfig& config, const PartitionSample& p,
+                                         bool allocating) {
+  if (p.pressure.stall_events > 0) {
+    return "PSI stall trigger (some " + formatDuration(config.stall_trigger_ms) + " in " +
+           formatDuration(config.stall_window_ms) + ") fired " +
+           std::to_string(p.pressure.stall_events) + "x, free " + formatSize(freeBytes(p));
+  }
+  uint64_t free_low = config.free_low.of(totalBytes(p));
+  if (freeBytes(p) < free_low && !isIdleSample(config, p, allocating)) {
+    return "free " + formatSize(freeBytes(p)) + " < free_low " + formatSize(free_low);
+  }
+  return std::nullopt;
 }
 
 // One sample's work: a copy of the state that moves as decisions are taken, so the second
@@ -173,7 +185,7 @@ class Balancer {
   }
 
   bool urgent(size_t index) const {
-    return isUrgent(config_, partitions_[index], allocating_[index]);
+    return urgentTrigger(config_, partitions_[index], allocating_[index]).has_value();
   }
 
   int streak(size_t index) const { return memory_.at(partitions_[index].name).pressured_samples; }
@@ -256,10 +268,10 @@ Decision Balancer::serve(size_t index) {
   PartitionSample& p = partitions_[index];
   Decision decision;
   decision.partition = figures(index);
-  decision.urgent = urgent(index);
-  std::string trigger = decision.urgent
-                            ? "free " + formatSize(freeBytes(p)) + " < free_low " +
-                                  formatSize(config_.free_low.of(totalBytes(p)))
+  std::optional<std::string> urgency = urgentTrigger(config_, p, allocating_[index]);
+  decision.urgent = urgency.has_value();
+  std::string trigger = urgency
+                            ? *urgency
                             : pressureTrigger(config_, p, allocating_[index]).value_or("pressure") +
                                   " for " + std::to_string(streak(index)) + " samples";
   if (movesInWindow() >= config_.max_moves_per_minute) {

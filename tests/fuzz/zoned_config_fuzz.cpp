@@ -34,6 +34,8 @@ void checkConfig(const ZonedConfig& c) {
   check(c.max_moves_per_minute >= 1 && c.max_moves_per_minute <= 60, "rate limit in range");
   check(c.sustain >= 1 && c.sustain <= 100, "sustain in range");
   check(c.idle_pressure < c.pressure_some_avg10, "idle below the grow threshold");
+  check(c.stall_window_ms >= 500 && c.stall_window_ms <= 10000, "stall window the kernel takes");
+  check(c.stall_trigger_ms >= 0 && c.stall_trigger_ms < c.stall_window_ms, "stall inside window");
   check(!c.listen || isLoopback(c.listen->host), "loopback only");
   check(!c.listen || c.listen->port != 0, "a real port");
   check(c.metrics_textfile.empty() || c.metrics_textfile.front() == '/', "absolute textfile");
@@ -42,7 +44,7 @@ void checkConfig(const ZonedConfig& c) {
 uint64_t nodeBytes(int id) { return (200 + 16 * static_cast<uint64_t>(id % 5)) * softzone::kMiB; }
 
 // Each spec partition gets nodes as its memory asks; pressure and free memory vary with the index
-// so some grow, some idle, some are urgent.
+// so some grow, some idle, some are urgent (free memory or a stall trigger's events).
 PolicyInput inputFor(const softzone::planner::Spec& spec) {
   PolicyInput input;
   input.now_ms = 120000;
@@ -60,7 +62,8 @@ PolicyInput inputFor(const softzone::planner::Spec& spec) {
       sample.nodes.push_back({next_id++, size, i % 3 == 0 ? 0 : size / 2});
       total += size;
     }
-    sample.pressure = {PressureSample::Source::kPsi, i % 2 == 0 ? 90.0 : 0.0, 0, 0};
+    sample.pressure = {PressureSample::Source::kPsi, i % 2 == 0 ? 90.0 : 0.0, 0, 0,
+                       i % 4 == 1 ? 2 : 0};  // some stalled: urgent with calm averages
     input.partitions.push_back(sample);
   }
   for (int k = 0; k < 2; ++k, ++next_id)

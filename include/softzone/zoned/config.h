@@ -52,7 +52,15 @@ struct ZonedConfig {
   SizeOrPercent free_low{0, 2, true};
   // Free memory under which a partition that is not idle counts a pressured sample; 0 is off.
   SizeOrPercent headroom{};
+  // A PSI trigger per partition (cgroup v2): tasks stalled on memory for stall_trigger within
+  // stall_window wake zoned at once, and the partition grows without waiting for `sustain`
+  // samples. 0 turns it off. The kernel takes windows of 500ms to 10s.
+  int64_t stall_trigger_ms = 100;
+  int64_t stall_window_ms = 1000;
 };
+
+inline constexpr int64_t kMinStallWindowMs = 500;
+inline constexpr int64_t kMaxStallWindowMs = 10000;
 
 // The spec and zoned's section of it, read from one file.
 struct ZonedSpec {

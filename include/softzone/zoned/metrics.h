@@ -21,6 +21,7 @@ struct ZonedCounters {
   uint64_t reload_failures = 0;
   std::map<std::string, uint64_t, std::less<>> nodes_received;  // by zone, "free" included
   std::map<std::string, uint64_t, std::less<>> nodes_released;
+  std::map<std::string, uint64_t, std::less<>> stall_events;  // PSI trigger events, by partition
   double last_sample_seconds = 0;  // how long the last sample and decision took
 };
 

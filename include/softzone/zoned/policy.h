@@ -29,6 +29,7 @@ struct PressureSample {
   double some_avg10 = 0;          // PSI percentages
   double full_avg10 = 0;
   uint64_t memory_pressure = 0;  // v1 cpuset.memory_pressure
+  int stall_events = 0;          // PSI trigger events since the previous sample (v2)
 };
 
 // Bounds a partition is kept within; absent bounds do not limit (every partition keeps 1 node).
@@ -100,8 +101,8 @@ struct Decision {
   int node = -1;
   uint64_t node_bytes = 0;
   uint64_t node_used_bytes = 0;  // pages to move off first (kTakeFromDonor, kGiveBack)
-  bool urgent = false;           // free memory under free_low: no wait for `sustain`
-  std::string why;               // the trigger, or for kNoOp why nothing happens
+  bool urgent = false;  // free memory under free_low, or a stall event: no wait for `sustain`
+  std::string why;      // the trigger, or for kNoOp why nothing happens
   // kGiveBack: the partition's free memory once the node's pages moved onto its other nodes.
   uint64_t free_after_bytes = 0;
 };

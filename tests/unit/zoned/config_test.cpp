@@ -43,6 +43,8 @@ idle_pressure = 0.5
 idle_for = 90s
 free_low = 64M
 headroom = 15%
+stall_trigger = 50ms
+stall_window = 2s
 )");
   auto read = parseZonedSpec(text, "z.ini");
   ASSERT_TRUE(read) << read.error().message();
@@ -65,6 +67,8 @@ headroom = 15%
   EXPECT_EQ(c.free_low.bytes, 64 * kMiB);
   EXPECT_TRUE(c.headroom.is_percent);
   EXPECT_EQ(c.headroom.of(kGiB), kGiB * 15 / 100);
+  EXPECT_EQ(c.stall_trigger_ms, 50);
+  EXPECT_EQ(c.stall_window_ms, 2000);
   ASSERT_EQ(read->spec.partitions.size(), 1u);
   EXPECT_EQ(read->spec.partitions[0].min_bytes, 512 * kMiB);
   EXPECT_EQ(read->spec.partitions[0].max_bytes, 2 * kGiB);
@@ -82,6 +86,8 @@ TEST(ZonedConfigTest, NoSectionGivesTheDefaults) {
   EXPECT_EQ(read->config.sustain, defaults.sustain);
   EXPECT_EQ(read->config.free_low.of(1000), 20u);  // 2%
   EXPECT_EQ(read->config.headroom.of(1000), 0u);   // off
+  EXPECT_EQ(read->config.stall_trigger_ms, 100);
+  EXPECT_EQ(read->config.stall_window_ms, 1000);
 }
 
 TEST(ZonedConfigTest, TheSpecReaderKeepsTheSectionsLinesForZoned) {
@@ -139,7 +145,9 @@ INSTANTIATE_TEST_SUITE_P(
         GoodValue{"memory_pressure", "0"}, GoodValue{"refault_rate", "0"},
         GoodValue{"sustain", "1"}, GoodValue{"sustain", "100"}, GoodValue{"idle_pressure", "0"},
         GoodValue{"idle_for", "0ms"}, GoodValue{"free_low", "0"}, GoodValue{"free_low", "1.5G"},
-        GoodValue{"headroom", "100%"}, GoodValue{"headroom", "0.5%"}));
+        GoodValue{"headroom", "100%"}, GoodValue{"headroom", "0.5%"},
+        GoodValue{"stall_trigger", "0ms"}, GoodValue{"stall_trigger", "999ms"},
+        GoodValue{"stall_window", "500ms"}, GoodValue{"stall_window", "10s"}));
 
 struct BadValue {
   const char* name;
@@ -216,7 +224,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"free_low_percent_big", "free_low", "150%", "size like 64M or a percentage"},
         BadValue{"free_low_words", "free_low", "some", "size like 64M or a percentage"},
         BadValue{"headroom_negative", "headroom", "-10%", "size like 64M or a percentage"},
-        BadValue{"headroom_empty", "headroom", "", "expected a value"}),
+        BadValue{"headroom_empty", "headroom", "", "expected a value"},
+        BadValue{"stall_trigger_no_unit", "stall_trigger", "100", "duration like 500ms"},
+        BadValue{"stall_trigger_long", "stall_trigger", "11s", "expected 0ms to 10s"},
+        BadValue{"stall_window_short", "stall_window", "499ms", "expected 500ms to 10s"},
+        BadValue{"stall_window_long", "stall_window", "11s", "expected 500ms to 10s"}),
     [](const auto& test) { return std::string(test.param.name); });
 
 TEST(ZonedConfigTest, RefusesAnUnknownKeyNamingTheKnownOnes) {
@@ -245,6 +257,16 @@ TEST(ZonedConfigTest, RefusesIdlePressureNotBelowTheGrowThreshold) {
   ASSERT_FALSE(read);
   EXPECT_THAT(read.error().message(), StartsWith("z.ini:9: [zoned] idle_pressure = \"5\""));
   EXPECT_THAT(read.error().message(), HasSubstr("below pressure_some_avg10"));
+}
+
+TEST(ZonedConfigTest, RefusesAStallTriggerNotShorterThanItsWindow) {
+  auto read = parseZonedSpec(withZoned("stall_window = 2s\nstall_trigger = 2s\n"), "z.ini");
+  ASSERT_FALSE(read);
+  EXPECT_TRUE(read.error().isBadInput());
+  EXPECT_THAT(read.error().message(), StartsWith("z.ini:9: [zoned] stall_trigger = \"2s\""));
+  EXPECT_THAT(read.error().message(), HasSubstr("below stall_window (2s)"));
+  auto window_only = parseZonedSpec(withZoned("stall_window = 500ms\n"), "z.ini");
+  ASSERT_TRUE(window_only) << window_only.error().message();  // 100ms in 500ms
 }
 
 TEST(ZonedConfigTest, ErrorsInTheRestOfTheSpecStillComeFromTheSpecReader) {

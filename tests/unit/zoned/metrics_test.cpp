@@ -59,6 +59,7 @@ TEST(ZonedMetricsTest, FamiliesAreDeclaredOnceAndCountersEndInTotal) {
   ZonedCounters counters;
   counters.samples = 7;
   counters.nodes_received["web"] = 2;
+  counters.stall_events["web"] = 3;
   counters.nodes_released["free"] = 2;
   std::string text = formatMetrics(&input, {}, counters);
   std::istringstream lines(text);
@@ -76,6 +77,7 @@ TEST(ZonedMetricsTest, FamiliesAreDeclaredOnceAndCountersEndInTotal) {
   }
   EXPECT_THAT(text, HasSubstr("softzone_zoned_samples_total 7\n"));
   EXPECT_THAT(text, HasSubstr("softzone_zoned_nodes_received_total{zone=\"web\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("softzone_zoned_stall_events_total{zone=\"web\"} 3\n"));
 }
 
 TEST(ZonedMetricsTest, WithoutASampleOnlyZonedsOwnCountersAreWritten) {

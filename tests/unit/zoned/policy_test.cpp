@@ -164,6 +164,57 @@ TEST(PolicyTest, GrowsAtOnceWhenFreeMemoryRunsOut) {
   EXPECT_THAT(formatDecision(decisions[0]), HasSubstr("from the free pool now:"));
 }
 
+TEST(PolicyTest, AStallEventGrowsAtOnce) {
+  // A ramp that filled web between two samples: its tasks are in direct reclaim, the trigger
+  // fired, and avg10 has not caught up yet.
+  Machine m = webAndFreePool();
+  m["web"].pressure = psi(0.5);
+  m["web"].pressure.stall_events = 2;
+  auto decisions = m.sample();
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].kind, Decision::Kind::kGrowFromFree);
+  EXPECT_TRUE(decisions[0].urgent);
+  EXPECT_THAT(decisions[0].why, HasSubstr("PSI stall trigger (some 100ms in 1s) fired 2x"));
+  EXPECT_THAT(formatDecision(decisions[0]), HasSubstr("from the free pool now:"));
+}
+
+TEST(PolicyTest, StallEventsStillMeetMaxCooldownAndTheRateLimit) {
+  Machine m = webAndFreePool();
+  m.config.max_moves_per_minute = 1;
+  m["web"].pressure.stall_events = 1;
+  ASSERT_EQ(moves(m.sample()).size(), 1u);  // 3 nodes
+  m["web"].pressure.stall_events = 1;
+  auto limited = m.sample();
+  ASSERT_EQ(limited.size(), 1u);
+  EXPECT_EQ(limited[0].kind, Decision::Kind::kNoOp);
+  EXPECT_THAT(limited[0].why, HasSubstr("rate limit 1/min reached"));
+  m.config.max_moves_per_minute = 60;
+  m["web"].pressure.stall_events = 1;
+  ASSERT_EQ(moves(m.sample()).size(), 1u);  // 4 nodes: web's max
+  m["web"].pressure.stall_events = 1;
+  auto at_max = m.sample();
+  ASSERT_EQ(at_max.size(), 1u);
+  EXPECT_EQ(at_max[0].kind, Decision::Kind::kNoOp);
+  EXPECT_EQ(m["web"].nodes.size(), 4u);
+}
+
+TEST(PolicyTest, APartitionWithStallEventsIsNeverIdle) {
+  // db looks calm by avg10 but its tasks just stalled: it does not lend a node.
+  Machine m;
+  m.config.idle_for_ms = 0;
+  m.input.partitions = {partition("web", {1, 2}, 1, 4), partition("db", {3, 4, 5}, 1, 4)};
+  m["web"].nodes = {node(1, kMiB), node(2, kMiB)};
+  m["web"].pressure = psi(40, 20);
+  m["db"].pressure = psi(0);
+  m["db"].pressure.stall_events = 1;
+  for (int i = 0; i < 5; ++i) {
+    m["db"].pressure.stall_events = 1;
+    m.sample();
+  }
+  EXPECT_TRUE(m.all_moves.empty());
+  EXPECT_EQ(m["db"].nodes.size(), 3u);
+}
+
 TEST(PolicyTest, LowFreeMemoryAloneIsNotUrgentWhenNothingStalls) {
   // A partition full of page cache has little free memory and no stall: it needs nothing.
   Machine m = webAndFreePool();
