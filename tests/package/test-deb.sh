@@ -34,8 +34,10 @@ key=$(printf '%s %s %s' "$suite" "$mirror" "$chroot_packages" | sha256sum | cut 
 tarball=$work/chroot-$suite-$key.tar
 if [ ! -f "$tarball" ]; then
   say "making the $suite chroot (cached as $tarball)"
-  rm -f "$work"/chroot-*.tar
-  mmdebstrap --quiet --variant=apt --include="$chroot_packages" \
+  rm -rf "$work"/chroot-*.tar "$work"/chroot-*.tar.part
+  # --format: mmdebstrap picks the format from the name's extension, and .part is none of its
+  # (it made a directory).
+  mmdebstrap --quiet --variant=apt --format=tar --include="$chroot_packages" \
     --aptopt='Acquire::Check-Valid-Until "false"' --aptopt='Acquire::Check-Date "false"' \
     "$suite" "$tarball.part" "$mirror"
   mv "$tarball.part" "$tarball"

@@ -9,6 +9,12 @@
 # current one. Guests never write to it: each boots a copy-on-write overlay (run-guest.sh
 # --rootfs). The project's binaries and the guest cases are not in it either: they come with each
 # run's test disk, so rebuilding softzone does not rebuild the image.
+#
+# The guest has no network. So that `apt-get install ./softzone_*.deb` in it resolves the
+# package's Depends (and their Recommends, as apt does by default) as on a host, the image keeps
+# apt's package lists and holds the .debs of softzone's runtime libraries in apt's archive cache,
+# downloaded but not installed (libhwloc15 is installed too, for the test builds of zonectl the
+# other cases carry; the package case removes it first).
 set -euo pipefail
 
 cache=${1:?usage: make-rootfs.sh CACHE_DIR}
@@ -16,10 +22,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
-# minbase (Essential and apt only) plus systemd as PID 1, the shared libraries zonectl and zoned
-# load (libhwloc15; libudev1 comes with systemd) and numactl's tools for the cases. No udev: the
-# root and the test disk are mounted by the initramfs, so no unit waits for a device.
-packages=systemd,systemd-sysv,libhwloc15,numactl
+# minbase (Essential and apt only) plus systemd as PID 1, numactl's tools for the cases, man-db
+# (`man -w` on the installed pages), busybox (its wget reads zoned's /metrics) and grub2-common
+# (grub-mkconfig on zonectl's GRUB drop-in; no boot loader is installed); libhwloc15 below. No
+# udev: the root and the test disk are mounted by the initramfs, so no unit waits for a device.
+packages=systemd,systemd-sysv,numactl,man-db,busybox,grub2-common
+# The package's Depends that Debian 12's minbase and systemd do not bring (dpkg-shlibdeps computes
+# them: libc6, libgcc-s1, libstdc++6 and libsystemd0 are there already); their own dependencies
+# come along, and their Recommends (libhwloc15's bring libhwloc-plugins, X11's client libraries
+# and ICU). A Depends missing here makes the offline install fail (apt cannot download it), which
+# the package case reports: add the library here.
+softzone_libraries="libhwloc15 libboost-program-options1.74.0 libcpp-httplib0.11"
 key=$(sha256sum "$0" | cut -c1-16)
 dir="$cache/rootfs-$key"
 image="$dir/root.img"
@@ -44,17 +57,32 @@ tree=$(mktemp -d "$dir/tree.XXXXXX")
 trap 'rm -rf "$tree" "$image.tmp"' EXIT
 
 start=$(date +%s)
-# Documentation and translations are left out: the guest reads none of them, and every file is
-# copied into the image again at each rebuild.
+# Documentation and translations are left out of what is installed here: the guest reads none of
+# them, and every file is copied into the image again at each rebuild. The exclusions are then
+# removed from dpkg's configuration, so that a package installed in the guest gets its manual
+# pages and documentation as on a host. apt's lists and its archive cache are kept (not cleaned
+# up as mmdebstrap does by default); the cache holds only softzone's libraries: the .debs of the
+# packages installed before are removed first (apt-get clean). Then libhwloc15, which the test
+# builds of zonectl load (libudev1 comes with systemd), is installed from the cache, without its
+# Recommends, and its .deb stays there.
 mmdebstrap --quiet --variant=minbase --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
+  --skip=cleanup/apt/lists,cleanup/apt/cache \
+  --customize-hook='chroot "$1" apt-get clean' \
+  --customize-hook="chroot \"\$1\" apt-get install --yes --quiet --download-only \
+    -o APT::Install-Recommends=true $softzone_libraries" \
+  --customize-hook='chroot "$1" apt-get install --yes --quiet --no-download --no-install-recommends libhwloc15' \
+  --customize-hook='rm "$1/etc/dpkg/dpkg.cfg.d/99mmdebstrap"' \
   bookworm "$tree" http://deb.debian.org/debian >"$dir/mmdebstrap.log" 2>&1 || {
   echo "make-rootfs.sh: mmdebstrap failed; its log: $dir/mmdebstrap.log" >&2
   tail -n 20 "$dir/mmdebstrap.log" >&2
   exit 1
 }
+
+echo "softzone's libraries in apt's archive cache:" >>"$dir/mmdebstrap.log"
+ls "$tree/var/cache/apt/archives/" >>"$dir/mmdebstrap.log"
 
 # A fixed machine id: without one every boot of the pristine image is systemd's "first boot"
 # (presets applied, units enabled anew), which is not what a host's reboot does.
@@ -64,7 +92,7 @@ ln -sfn /lib/systemd/system/multi-user.target "$tree/etc/systemd/system/default.
 # No logins on the serial console (the harness reads it) and nothing periodic that would start
 # during a case: apt's and dpkg's timers, fstrim, e2scrub.
 for unit in getty.target serial-getty@ttyS0.service console-getty.service apt-daily.timer \
-  apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer; do
+  apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer man-db.timer; do
   ln -sfn /dev/null "$tree/etc/systemd/system/$unit"
 done
 # Where the initramfs moves the test disk (run-guest.sh, guest/systemd/init).

@@ -4,7 +4,8 @@
 #   run-guest.sh --kernel-env FILE --initrd FILE --test NAME --workdir DIR
 #                [--cgroup v1|v2] [--fake VALUE] [--mem SIZE] [--smp N] [--sockets 1|2]
 #                [--disk-size SIZE] [--timeout SECONDS] [--boot-timeout SECONDS] [--check SCRIPT]
-#                [--append PARAMS] [--keep-disk] [--verbose] [--rootfs IMAGE [--payload FILE]...]
+#                [--append PARAMS] [--keep-disk] [--verbose]
+#                [--rootfs IMAGE [--payload FILE]... [--payload-deb FILE]...]
 #
 # --timeout bounds the whole run; --boot-timeout (default 240 s) the time until the case starts
 # (its SOFTZONE-START line), so that a kernel hung while booting is booted again (below).
@@ -18,14 +19,16 @@
 # --rootfs boots the systemd guest kind instead (docs/testing.md): IMAGE (make-rootfs.sh) is the
 # root filesystem, attached read-only to QEMU with a copy-on-write layer that is dropped at
 # power-off, and --initrd is make-systemd-initramfs.sh's. Each --payload FILE (zonectl, helpers)
-# goes to the guest's /usr/sbin, and guest/ to its /tests, carried on the test disk.
+# goes to the guest's /usr/sbin, and guest/ to its /tests, carried on the test disk. Each
+# --payload-deb FILE (the softzone .deb) is carried as it is to /mnt/disk/payload/debs, for the
+# case to install with apt as an admin would; nothing installs it before the case runs.
 set -euo pipefail
 
-usage() { sed -n '3,9p' "$0" | sed 's/^# //' >&2; exit 2; }
+usage() { sed -n '3,10p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 kernel_env= initrd= test_name= workdir= cgroup=v2 fake=8 mem=1G smp=2 sockets=1
 disk_size=512M timeout_s=600 boot_timeout_s=240 check= extra_params= keep_disk=0 verbose=0 rootfs=
-payload=()
+payload=() payload_debs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel-env) kernel_env=$2; shift 2 ;;
@@ -46,12 +49,20 @@ while [ $# -gt 0 ]; do
     --verbose) verbose=1; shift ;;
     --rootfs) rootfs=$2; shift 2 ;;
     --payload) payload+=("$2"); shift 2 ;;
+    --payload-deb) payload_debs+=("$2"); shift 2 ;;
     *) echo "run-guest.sh: unknown option '$1'" >&2; usage ;;
   esac
 done
 [ -n "$kernel_env" ] && [ -n "$initrd" ] && [ -n "$test_name" ] && [ -n "$workdir" ] || usage
 case "$cgroup" in v1|v2) ;; *) echo "run-guest.sh: --cgroup must be v1 or v2, not '$cgroup'" >&2; exit 2 ;; esac
 case "$sockets" in 1|2) ;; *) echo "run-guest.sh: --sockets must be 1 or 2, not '$sockets'" >&2; exit 2 ;; esac
+if [ -z "$rootfs" ] && [ ${#payload[@]} -gt 0 -o ${#payload_debs[@]} -gt 0 ]; then
+  echo "run-guest.sh: --payload and --payload-deb go with --rootfs (the systemd guest)" >&2; exit 2
+fi
+for file in ${payload_debs[@]+"${payload_debs[@]}"}; do
+  case "$file" in *.deb) ;; *) echo "run-guest.sh: --payload-deb takes a .deb, not '$file'" >&2; exit 2 ;; esac
+  [ -f "$file" ] || { echo "run-guest.sh: no package at '$file' (--payload-deb)" >&2; exit 2; }
+done
 if [ -n "$rootfs" ] && [ "$cgroup" != v2 ]; then
   echo "run-guest.sh: the systemd guest (--rootfs) runs cgroup v2 only, systemd's default" >&2; exit 2
 fi
@@ -70,7 +81,7 @@ make_test_disk() {
   rm -rf "$workdir/payload-tree"
   if [ -n "$rootfs" ]; then
     local tree="$workdir/payload-tree"
-    mkdir -p "$tree/payload/sbin" "$tree/out"
+    mkdir -p "$tree/payload/sbin" "$tree/payload/debs" "$tree/out"
     cp -r "$here/guest" "$tree/payload/tests"
     mkdir -p "$tree/payload/tests/units"
     cp "$here/../../systemd/"*.service "$tree/payload/tests/units/"
@@ -79,6 +90,9 @@ make_test_disk() {
       install -m 0755 "$file" "$tree/payload/sbin/"
       # Without debug info, as in the initramfs guests (zonectl's is most of its size).
       strip --strip-debug "$tree/payload/sbin/$(basename "$file")"
+    done
+    for file in ${payload_debs[@]+"${payload_debs[@]}"}; do
+      install -m 0644 "$file" "$tree/payload/debs/"
     done
     from=(-d "$tree")
   fi
