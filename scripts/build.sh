@@ -2,7 +2,7 @@
 # Configures and builds one of softzone's build trees.
 #   build.sh release   build/       optimised tools; registers the guest tests
 #   build.sh asan      build-asan/  unit tests with AddressSanitizer + UBSan
-#   build.sh fuzz      build-fuzz/  libFuzzer targets (clang)
+#   build.sh fuzz      build-fuzz/  libFuzzer targets (clang), nothing else
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -18,6 +18,7 @@ case "${1:-release}" in
   fuzz)
     CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTZONE_WERROR=ON \
       -DSOFTZONE_FUZZ=ON -DSOFTZONE_TESTS=OFF -DSOFTZONE_VM_TESTS=OFF >/dev/null
-    cmake --build "$root/build-fuzz" -j"$jobs" ;;
+    # The fuzzers and their libraries only: zonectl and zoned are built (and tested) elsewhere.
+    cmake --build "$root/build-fuzz" -j"$jobs" --target fuzzers ;;
   *) echo "build.sh: unknown tree '$1' (release, asan or fuzz)" >&2; exit 2 ;;
 esac
