@@ -9,6 +9,17 @@ total_mib() {
   echo $(($(sed -n 's/.*MemTotal: *\([0-9]*\) kB/\1/p' "/sys/devices/system/node/node$1/meminfo") / 1024))
 }
 
+# node_bounds: bounds from the nodes this boot has (sizes differ by boot). NODE_MIB, the smallest
+# node (any one node is enough for a min); LARGE_MIB, the largest; MAX_MIB, the four largest
+# together, each rounded up: total_mib rounds down, and a max a few hundred KiB short of four
+# nodes keeps a partition at three (measured: 3 x 257872K + 257872K > 4 x 251M).
+node_bounds() {
+  NODE_SIZES=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
+  NODE_MIB=$(echo "$NODE_SIZES" | head -1)
+  LARGE_MIB=$(echo "$NODE_SIZES" | tail -1)
+  MAX_MIB=$(echo "$NODE_SIZES" | tail -4 | awk '{ s += $1 + 1 } END { print s }')
+}
+
 # count_nodes NODES: how many nodes a list ("2-4,6") names.
 count_nodes() {
   nodes_of "$1" | wc -w

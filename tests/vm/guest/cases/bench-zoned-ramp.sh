@@ -10,9 +10,7 @@
 . /tests/partition-lib.sh
 . /tests/zoned-lib.sh
 
-sizes=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
-NODE_MIB=$(echo "$sizes" | head -1)
-MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 + 1 } END { print s }')
+node_bounds
 ANON=$((NODE_MIB * 5 / 2))
 
 # run_ramp NAME RATE ZONED_KEYS...: a with one node, zoned with those [zoned] keys, memhold at

@@ -9,15 +9,9 @@
 . /tests/partition-lib.sh
 . /tests/zoned-lib.sh
 
-# Node sizes differ by boot: bounds from the real ones. min: the smallest node (any one node is
-# enough); max: the four largest together (any four fit, five do not).
-sizes=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
-NODE_MIB=$(echo "$sizes" | head -1)
-LARGE_MIB=$(echo "$sizes" | tail -1)
-# Four of the largest nodes, each rounded up: total_mib rounds down, and a max a few hundred KiB
-# short of four nodes keeps b at three (measured: 3 x 257872K + 257872K > 4 x 251M).
-MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 + 1 } END { print s }')
-echo "node sizes (MiB): $(echo "$sizes" | tr '\n' ' '); min ${NODE_MIB}M, max ${MAX_MIB}M"
+# min: the smallest node; max: the four largest together (any four fit, five do not).
+node_bounds
+echo "node sizes (MiB): $(echo "$NODE_SIZES" | tr '\n' ' '); min ${NODE_MIB}M, max ${MAX_MIB}M"
 zonectl create a --nodes 1 --min "${NODE_MIB}M" --max "${MAX_MIB}M"
 zonectl create b --nodes 2 --min "${NODE_MIB}M" --max "${MAX_MIB}M"
 

@@ -7,9 +7,7 @@
 . /tests/partition-lib.sh
 . /tests/zoned-lib.sh
 
-sizes=$(for node in 1 2 3 4 5 6 7; do total_mib "$node"; done | sort -n)
-NODE_MIB=$(echo "$sizes" | head -1)
-MAX_MIB=$(echo "$sizes" | tail -4 | awk '{ s += $1 + 1 } END { print s }')
+node_bounds
 ANON_MIB=$((NODE_MIB * 3 / 2))
 # Swap, as on most servers: without it an anonymous workload is OOM-killed after a few tens of
 # milliseconds of stall (measured, bench-zoned-ramp), before any trigger can matter.
