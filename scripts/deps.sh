@@ -10,8 +10,9 @@ packages=(
   libhwloc-dev libboost-program-options-dev nlohmann-json3-dev
   # zoned's HTTP /metrics endpoint (cpp-httplib) and its sd_notify (libsystemd)
   libcpp-httplib-dev libsystemd-dev
-  # guests: QEMU, busybox, the kernel's module tools, ext4 images, numactl's tools, hwloc's lstopo
-  qemu-system-x86 busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
+  # guests: QEMU (qemu-img: the systemd guest's root overlays), busybox, the kernel's module tools,
+  # ext4 images, numactl's tools, hwloc's lstopo
+  qemu-system-x86 qemu-utils busybox-static kmod cpio e2fsprogs xz-utils zstd numactl hwloc
   # the systemd guests' Debian 12 root filesystem
   mmdebstrap
 )

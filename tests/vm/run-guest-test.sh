@@ -2,7 +2,8 @@
 # Host test of run-guest.sh's retries, with a stand-in for qemu-system-x86_64 that plays one
 # scripted guest per boot: a kernel that died of an int3 it did not place is run once more; any
 # other death of a started case is not; a second int3 death fails; a guest hung before its case
-# started is stopped after --boot-timeout and booted once more.
+# started is stopped after --boot-timeout and booted once more. And the systemd guest's root
+# disk: snapshot=on by default, a kept qcow2 overlay of the image with --rootfs-overlay.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -13,6 +14,7 @@ mkdir -p "$work/bin"
 # serial files run-guest.sh names.
 cat >"$work/bin/qemu-system-x86_64" <<'STANDIN'
 #!/usr/bin/env bash
+printf '%s\n' "$@" >"$FAKE_DIR/args"
 console= result= n=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,13 +40,15 @@ STANDIN
 chmod +x "$work/bin/qemu-system-x86_64"
 printf 'KERNEL_IMAGE=/dev/null\nKERNEL_RELEASE=fake\nKERNEL_FLAVOUR=fake\n' >"$work/kernel.env"
 
-# run SCRIPT...: runs run-guest.sh against boots playing SCRIPT; sets rc and out.
+# run SCRIPT...: runs run-guest.sh against boots playing SCRIPT, with $extra's options too; sets
+# rc and out.
+extra=()
 run() {
   printf '%s\n' "$@" >"$work/script"
   rm -f "$work/boots"
   set +e
   out=$(FAKE_DIR=$work PATH="$work/bin:$PATH" "$here/run-guest.sh" --kernel-env "$work/kernel.env" \
-    --initrd /dev/null --test t --workdir "$work/w" --disk-size 8M --boot-timeout 2 2>&1)
+    --initrd /dev/null --test t --workdir "$work/w" --disk-size 8M --boot-timeout 2 ${extra[@]+"${extra[@]}"} 2>&1)
   rc=$?
   set -e
   boots=$(cat "$work/boots")
@@ -80,4 +84,17 @@ run hang hang
 check '[ "$rc" = 1 ] && [ "$boots" = 2 ]' "a second hung boot fails"
 check 'echo "$out" | grep -q "did not start the test case within 2s, twice"' "the failure says why"
 check '! pgrep -f "sleep 600" >/dev/null' "no stand-in is left running"
+truncate -s 4M "$work/root.img"
+extra=(--rootfs "$work/root.img")
+run pass
+check '[ "$rc" = 0 ] && grep -qx "file=$work/root.img,if=virtio,format=raw,snapshot=on,cache=unsafe" "$work/args"' \
+  "the root image is attached with snapshot=on"
+extra=(--rootfs "$work/root.img" --rootfs-overlay "$work/root.qcow2")
+run pass
+check '[ "$rc" = 0 ] && grep -qx "file=$work/root.qcow2,if=virtio,format=qcow2,cache=unsafe" "$work/args"' \
+  "the overlay is attached in place of the image"
+check 'qemu-img info "$work/root.qcow2" | grep -qx "backing file: $work/root.img"' "the overlay is backed by the image"
+echo kept >"$work/root.qcow2"
+run pass
+check '[ "$rc" = 0 ] && [ "$(cat "$work/root.qcow2")" = kept ]' "an existing overlay is used as it is"
 echo "run-guest-test: ok"

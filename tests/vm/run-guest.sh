@@ -5,7 +5,7 @@
 #                [--cgroup v1|v2] [--fake VALUE] [--mem SIZE] [--smp N] [--sockets 1|2]
 #                [--disk-size SIZE] [--timeout SECONDS] [--boot-timeout SECONDS] [--check SCRIPT]
 #                [--append PARAMS] [--keep-disk] [--verbose]
-#                [--rootfs IMAGE [--payload FILE]... [--payload-deb FILE]...]
+#                [--rootfs IMAGE [--rootfs-overlay FILE] [--payload FILE]... [--payload-deb FILE]...]
 #
 # --timeout bounds the whole run; --boot-timeout (default 240 s) the time until the case starts
 # (its SOFTZONE-START line), so that a kernel hung while booting is booted again (below).
@@ -22,12 +22,17 @@
 # goes to the guest's /usr/sbin, and guest/ to its /tests, carried on the test disk. Each
 # --payload-deb FILE (the softzone .deb) is carried as it is to /mnt/disk/payload/debs, for the
 # case to install with apt as an admin would; nothing installs it before the case runs.
+# --rootfs-overlay FILE keeps the root's writes instead: FILE, a qcow2 overlay backed by IMAGE
+# (made when missing, kept after the run, for the caller to remove), is the root disk, so the
+# next run with the same FILE boots what this one left (systemd-reboot.sh: a host rebooted).
+# IMAGE stays pristine either way. A boot run again (below) boots the same FILE again.
 set -euo pipefail
 
 usage() { sed -n '3,10p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 kernel_env= initrd= test_name= workdir= cgroup=v2 fake=8 mem=1G smp=2 sockets=1
 disk_size=512M timeout_s=600 boot_timeout_s=240 check= extra_params= keep_disk=0 verbose=0 rootfs=
+rootfs_overlay=
 payload=() payload_debs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +53,7 @@ while [ $# -gt 0 ]; do
     --keep-disk) keep_disk=1; shift ;;
     --verbose) verbose=1; shift ;;
     --rootfs) rootfs=$2; shift 2 ;;
+    --rootfs-overlay) rootfs_overlay=$2; shift 2 ;;
     --payload) payload+=("$2"); shift 2 ;;
     --payload-deb) payload_debs+=("$2"); shift 2 ;;
     *) echo "run-guest.sh: unknown option '$1'" >&2; usage ;;
@@ -63,6 +69,9 @@ for file in ${payload_debs[@]+"${payload_debs[@]}"}; do
   case "$file" in *.deb) ;; *) echo "run-guest.sh: --payload-deb takes a .deb, not '$file'" >&2; exit 2 ;; esac
   [ -f "$file" ] || { echo "run-guest.sh: no package at '$file' (--payload-deb)" >&2; exit 2; }
 done
+if [ -n "$rootfs_overlay" ] && [ -z "$rootfs" ]; then
+  echo "run-guest.sh: --rootfs-overlay goes with --rootfs (the image it is backed by)" >&2; exit 2
+fi
 if [ -n "$rootfs" ] && [ "$cgroup" != v2 ]; then
   echo "run-guest.sh: the systemd guest (--rootfs) runs cgroup v2 only, systemd's default" >&2; exit 2
 fi
@@ -123,7 +132,14 @@ if [ "$fake" != off ]; then cmdline="$cmdline numa=fake=$fake"; fi
 # unified hierarchy), with the v1 controllers left in the kernel as on a host.
 if [ "$cgroup" = v2 ] && [ -z "$rootfs" ]; then cmdline="$cmdline cgroup_no_v1=all"; fi
 root_drive=()
-if [ -n "$rootfs" ]; then
+if [ -n "$rootfs_overlay" ]; then
+  # The overlay names IMAGE by its absolute path, and QEMU opens a backing file read-only.
+  if [ ! -e "$rootfs_overlay" ]; then
+    command -v qemu-img >/dev/null || { echo "run-guest.sh: qemu-img is missing (scripts/deps.sh installs qemu-utils)" >&2; exit 2; }
+    qemu-img create -q -f qcow2 -F raw -b "$(realpath "$rootfs")" "$rootfs_overlay"
+  fi
+  root_drive=(-drive "file=$rootfs_overlay,if=virtio,format=qcow2,cache=unsafe")
+elif [ -n "$rootfs" ]; then
   # snapshot=on: writes go to a temporary layer QEMU drops at exit; the cached image stays pristine.
   root_drive=(-drive "file=$rootfs,if=virtio,format=raw,snapshot=on,cache=unsafe")
 fi
