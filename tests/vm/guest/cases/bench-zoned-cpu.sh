@@ -50,9 +50,9 @@ measure() {
   kill -0 "$2" 2>/dev/null || fail "$1: the daemon (pid $2) died during the run"
   durations=$(sort -n /tmp/durations | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f/%.2f", v[int((NR + 1) / 2)] * 1000, v[NR] * 1000; else printf "-" }')
   awk -v name="$1" -v t0="$ticks0" -v t1="$ticks1" -v s="$start" -v e="$end" -v n0="${samples0:-0}" \
-    -v n1="${samples1:-0}" -v d="$durations" -v before="$ticks0" 'BEGIN {
+    -v n1="${samples1:-0}" -v d="$durations" 'BEGIN {
       cpu = (t1 - t0) / 100; wall = e - s; samples = n1 - n0
-      printf "RESULT run=%s wall_s=%.1f cpu_s=%.2f cpu_s_per_min=%.3f cpu_pct=%.3f cpu_before_s=%.2f", name, wall, cpu, cpu * 60 / wall, cpu * 100 / wall, before / 100
+      printf "RESULT run=%s wall_s=%.1f cpu_s=%.2f cpu_s_per_min=%.3f cpu_pct=%.3f cpu_before_s=%.2f", name, wall, cpu, cpu * 60 / wall, cpu * 100 / wall, t0 / 100
       if (samples > 0) printf " samples=%d cpu_ms_per_sample=%.2f sample_ms_median/max=%s", samples, cpu * 1000 / samples, d
       printf "\n"
     }'
