@@ -50,9 +50,10 @@ expect_eq "exec's cgroup" "0::/$parent/web" "$(cat /tmp/exec-cgroup)"
 step "a service started by zonectl exec runs in web"
 demo=$(systemctl show -P MainPID softzone-web-demo.service)
 [ "$demo" -gt 0 ] || fail "softzone-web-demo.service has no main process: $(systemctl status --no-pager softzone-web-demo.service)"
-# zonectl joins web and then becomes the command: give it the time it takes under emulation.
+# zonectl joins web and then becomes the command (exec, same pid): give it the time it takes
+# under emulation, both steps; comm is still "zonectl" between the two.
 tries=300
-while ! grep -q "^0::/$parent/web\$" /proc/$demo/cgroup; do
+while ! grep -q "^0::/$parent/web\$" /proc/$demo/cgroup || [ "$(cat /proc/$demo/comm)" != sleep ]; do
   tries=$((tries - 1))
   if [ "$tries" = 0 ]; then
     for pid in $(cat $CG/system.slice/softzone-web-demo.service/cgroup.procs); do

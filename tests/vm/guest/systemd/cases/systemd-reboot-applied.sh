@@ -49,11 +49,12 @@ expect_eq "web's nodes, from zonectl list" "$(cat "$CG/$parent/web/cpuset.mems")
 step "the service enabled for web runs confined to web"
 demo=$(systemctl show -P MainPID softzone-web-demo.service)
 [ "$demo" -gt 0 ] || fail "softzone-web-demo.service has no main process: $(systemctl status --no-pager softzone-web-demo.service)"
-# zonectl joins web and then becomes the command: give it the time it takes under emulation.
+# zonectl joins web and then becomes the command (exec, same pid): give it the time it takes
+# under emulation, both steps; comm is still "zonectl" between the two.
 tries=300
-while ! grep -q "^0::/$parent/web\$" "/proc/$demo/cgroup"; do
+while ! grep -q "^0::/$parent/web\$" "/proc/$demo/cgroup" || [ "$(cat "/proc/$demo/comm")" != sleep ]; do
   tries=$((tries - 1))
-  [ "$tries" -gt 0 ] || fail "the service is not in web after 30 s: $(cat "/proc/$demo/cgroup")"
+  [ "$tries" -gt 0 ] || fail "the service is not running its command in web after 30 s: $(cat "/proc/$demo/comm") in $(cat "/proc/$demo/cgroup")"
   sleep 0.1
 done
 expect_eq "the service's command" sleep "$(cat "/proc/$demo/comm")"
