@@ -323,12 +323,12 @@ uint64_t Balancer::giveBackFloor(uint64_t total_after_bytes) const {
 // (its pages on the node move onto its other nodes). The least used first, then the lowest id.
 std::optional<Balancer::Candidate> Balancer::lentNodeToGiveBack(size_t index) const {
   const PartitionSample& p = partitions_[index];
+  const uint64_t free = freeBytes(p);
   std::optional<Candidate> best;
   for (size_t n = 0; n < p.nodes.size(); ++n) {
     const NodeSample& node = p.nodes[n];
     bool lent = std::find(p.lent_nodes.begin(), p.lent_nodes.end(), node.id) != p.lent_nodes.end();
     if (!lent || !staysAboveMin(p, node) || coolingFor(node.id)) continue;
-    uint64_t free = freeBytes(p);
     if (free < node.size_bytes ||
         free - node.size_bytes < giveBackFloor(totalBytes(p) - node.size_bytes)) {
       continue;

@@ -5,6 +5,8 @@
 #include "softzone/zoned/stall_triggers.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,8 +23,14 @@ bool canArm(const cpuset::Session& session, const ZonedConfig& config) {
 
 Result<Fd> arm(const FsRoot& fs, const std::string& path, const std::string& line) {
   // O_NOFOLLOW: a cgroup delegated to a user is still cgroupfs, where no symlink can be made,
-  // but the path is walked through directories that user may rename.
+  // but the path is walked through directories that user may rename. Checked after the open:
+  // the trigger is written only to a file of the cgroup v2 filesystem.
   SZ_TRY(fd, fs.openAt(path, O_RDWR | O_NONBLOCK, true));
+  struct statfs where {};
+  if (::fstatfs(fd.get(), &where) != 0) return errnoError(errno, "fstatfs " + fs.hostPath(path));
+  if (where.f_type != CGROUP2_SUPER_MAGIC) {
+    return errnoError(EXDEV, fs.hostPath(path) + " is not on the cgroup v2 filesystem");
+  }
   ssize_t written = ::write(fd.get(), line.data(), line.size());
   if (written != static_cast<ssize_t>(line.size())) {
     return errnoError(written < 0 ? errno : EIO, "arming a PSI trigger in " + fs.hostPath(path));
