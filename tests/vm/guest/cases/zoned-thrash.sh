@@ -1,7 +1,7 @@
 # zoned-thrash: two partitions pressured in turns for minutes must not make zoned thrash. a and b
 # (one node each, max four) share one free node (partition c holds the rest and has no bounds, so
-# zoned never moves its nodes); a workload fills most of a's node, stops, fills b's, stops, and so
-# on, each turn shorter than the cooldown. Counted from zoned's own log, stamped with the uptime
+# zoned never moves its nodes); a workload fills 85% of a's memory, stops, fills b's, stops, and
+# so on, each turn shorter than the cooldown. Counted from zoned's own log, stamped with the uptime
 # as each line arrives: no 60 s window holds more moves than max_moves_per_minute, no node moves
 # again inside the cooldown, and zoned said it held back for the cooldown at least once. Every
 # turn's memory is checked byte for byte.
@@ -15,7 +15,14 @@ TURN_S=12
 COOLDOWN_S=20
 RATE=3
 node_bounds
-FILL_MIB=$((NODE_MIB * 4 / 5))
+
+# fill_mib ZONE: 85% of the memory ZONE holds now: under headroom's 30% whatever its nodes' sizes
+# (a fixed share of the smallest node left a larger one above it, and no turn moved anything).
+fill_mib() {
+  mib=0
+  for node in $(nodes_of "$(mems_of "$1")"); do mib=$((mib + $(total_mib "$node"))); done
+  echo $((mib * 85 / 100))
+}
 
 zonectl create a --nodes 1 --min "${NODE_MIB}M" --max "${MAX_MIB}M" >/dev/null
 zonectl create b --nodes 2 --min "${NODE_MIB}M" --max "${MAX_MIB}M" >/dev/null
@@ -55,15 +62,16 @@ until grep -q "zoned: started" "$STAMPED" 2>/dev/null; do
   sleep 0.2
 done
 
-step "$TURNS turns of $TURN_S s, a and b in turn filling ${FILL_MIB} MiB (cooldown ${COOLDOWN_S}s, $RATE moves a minute)"
+step "$TURNS turns of $TURN_S s, a and b in turn filling 85% of their memory (cooldown ${COOLDOWN_S}s, $RATE moves a minute)"
 turn=0
 while [ "$turn" -lt "$TURNS" ]; do
   if [ $((turn % 2)) = 0 ]; then zone=a; else zone=b; fi
-  HOLD_ARGS="--ramp 40" hold_start "$FILL_MIB" zonectl exec "$zone" --
+  fill=$(fill_mib "$zone")
+  HOLD_ARGS="--ramp 40" hold_start "$fill" zonectl exec "$zone" --
   sleep "$TURN_S"
   hold_check
   hold_stop
-  echo "turn $turn ($zone): a $(mems_of a), b $(mems_of b)"
+  echo "turn $turn ($zone, $fill MiB): a $(mems_of a), b $(mems_of b)"
   turn=$((turn + 1))
 done
 zoned_stop
