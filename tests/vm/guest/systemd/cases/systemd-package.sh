@@ -204,6 +204,33 @@ new_pid=$(systemctl show -P MainPID zoned.service)
 [ "$new_pid" != "$zoned_pid" ] || fail "zoned's main pid did not change"
 echo "restarted: pid $zoned_pid -> $new_pid"
 
+step "zoned silent past its watchdog: systemd kills and restarts it"
+# The unit's WatchdogSec=5min is longer than a case runs: a drop-in shortens it, and
+# TimeoutAbortSec, since a stopped process cannot act on the watchdog's SIGABRT and only the
+# SIGKILL after it ends it. zoned learns the period from WATCHDOG_USEC when it starts.
+mkdir -p /run/systemd/system/zoned.service.d
+printf '[Service]\nWatchdogSec=4s\nTimeoutAbortSec=2s\n' >/run/systemd/system/zoned.service.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart zoned.service
+watched_pid=$(systemctl show -P MainPID zoned.service)
+# Three periods with zoned pinging: still the same process.
+sleep 12
+expect_eq "zoned's main pid after 12 s with a 4 s watchdog" "$watched_pid" "$(systemctl show -P MainPID zoned.service)"
+kill -STOP "$watched_pid"
+start=$(seconds)
+tries=600
+until [ "$(systemctl show -P MainPID zoned.service)" != "$watched_pid" ] && systemctl is-active --quiet zoned.service; do
+  tries=$((tries - 1))
+  [ "$tries" -gt 0 ] || fail "a stopped zoned was not replaced within 60 s: $(systemctl status --no-pager zoned.service)"
+  sleep 0.1
+done
+echo "a stopped zoned replaced after $(elapsed "$start" "$(seconds)") s (watchdog 4 s, abort timeout 2 s)"
+journalctl -u zoned.service --no-pager -o cat | grep -E "Watchdog timeout|Killing process $watched_pid" ||
+  fail "the journal does not say the watchdog fired"
+rm /run/systemd/system/zoned.service.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart zoned.service
+
 step "systemctl stop zoned: a clean exit"
 systemctl stop zoned.service
 expect_eq "zoned state after stop" inactive "$(systemctl is-active zoned.service || true)"
@@ -211,8 +238,9 @@ expect_eq "zoned's result" success "$(systemctl show -P Result zoned.service)"
 expect_eq "zoned's exit status" 0 "$(systemctl show -P ExecMainStatus zoned.service)"
 journalctl -u zoned.service --no-pager -o cat >"$SOFTZONE_OUT/zoned-journal.txt"
 tail -n 4 "$SOFTZONE_OUT/zoned-journal.txt"
-# One stop: the killed zoned logged none.
-expect_eq "zoned's stop lines" 1 "$(grep -c "^zoned: stopped$" "$SOFTZONE_OUT/zoned-journal.txt")"
+# Three clean stops (the watchdog step's two restarts and this stop); the zoneds killed by
+# SIGKILL and by the watchdog logged none.
+expect_eq "zoned's stop lines" 3 "$(grep -c "^zoned: stopped$" "$SOFTZONE_OUT/zoned-journal.txt")"
 echo "zoned's last status: $(systemctl show -P StatusText zoned.service)"
 expect_eq "partitions after zoned stopped" active "$(systemctl is-active softzone-apply.service || true)"
 zonectl --json list | grep -q '"drift": \[\]' || fail "drift after zoned ran"
