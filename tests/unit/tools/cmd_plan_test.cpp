@@ -68,7 +68,8 @@ TEST_F(PlanTest, GrubDropInAppendsTheParameter) {
   Outcome grub = zonectl({"plan", kDemoSpec, "--machine", kNoFakeXml, "--format", "grub"});
   EXPECT_EQ(grub.exit_status, 0);
   std::string param = cmdline.out.substr(0, cmdline.out.size() - 1);
-  EXPECT_THAT(grub.out, HasSubstr("GRUB_CMDLINE_LINUX_DEFAULT=\"${GRUB_CMDLINE_LINUX_DEFAULT} " + param + "\""));
+  EXPECT_THAT(grub.out, HasSubstr("GRUB_CMDLINE_LINUX_DEFAULT=\"${GRUB_CMDLINE_LINUX_DEFAULT} " +
+                                  param + "\""));
 }
 
 TEST_F(PlanTest, JsonFromGlobalFlagOrFormat) {
@@ -89,17 +90,18 @@ TEST_F(PlanTest, TopologyJsonPlansTwoSockets) {
                                "[machine]\nreserve = 400M\n[partition.a]\nmemory = 560M\n"
                                "[partition.b]\nmemory = 560M\n");
   Outcome run = zonectl({"plan", spec, "--machine",
-                         kFixtures + "/debian-6.1-2socket-fake4U-v2/topology-live.json",
-                         "--format", "cmdline"});
+                         kFixtures + "/debian-6.1-2socket-fake4U-v2/topology-live.json", "--format",
+                         "cmdline"});
   EXPECT_EQ(run.exit_status, 0) << run.err;
   EXPECT_THAT(run.out, MatchesRegex("numa=fake=[0-9]+U\n"));
 }
 
 TEST_F(PlanTest, XmlFromAFakeNumaMachineIsFlagged) {
-  std::string spec = writeFile("small.ini", "[machine]\nreserve = 64M\n[partition.a]\nmemory = 64M\n");
-  Outcome run = zonectl({"plan", spec, "--machine",
-                         kFixtures + "/debian-6.1-2socket-fake4U-v2/machine.xml", "--format",
-                         "cmdline"});
+  std::string spec =
+      writeFile("small.ini", "[machine]\nreserve = 64M\n[partition.a]\nmemory = 64M\n");
+  Outcome run =
+      zonectl({"plan", spec, "--machine", kFixtures + "/debian-6.1-2socket-fake4U-v2/machine.xml",
+               "--format", "cmdline"});
   EXPECT_EQ(run.exit_status, 0);
   EXPECT_THAT(run.err, StartsWith("zonectl plan: warning: NUMA node numbers in "));
   EXPECT_EQ(lineCount(run.err), 1u);
@@ -120,6 +122,7 @@ struct BadPlanInput {
   std::vector<std::string> args;  // after "plan"; "SPEC" is replaced by a valid spec
   const char* message;
 };
+void PrintTo(const BadPlanInput& test, std::ostream* out) { *out << test.name; }
 
 class PlanBadInput : public PlanTest, public ::testing::WithParamInterface<BadPlanInput> {};
 
@@ -156,15 +159,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadPlanInput{"NoSpec", {}, "spec"},
         BadPlanInput{"MissingSpec", {"/nonexistent/spec.ini"}, "/nonexistent/spec.ini"},
         BadPlanInput{"BadSpecValue", {"BADSPEC"}, "bad.ini:2:"},
-        BadPlanInput{"BadKernelImage", {"BADIMAGE"}, "image.ini:2: [machine] kernel_image = \"-48M\""},
+        BadPlanInput{
+            "BadKernelImage", {"BADIMAGE"}, "image.ini:2: [machine] kernel_image = \"-48M\""},
         BadPlanInput{"UnknownFormat", {"SPEC", "--format", "yaml"}, "--format \"yaml\""},
-        BadPlanInput{"MissingMachine", {"SPEC", "--machine", "/nonexistent.xml"}, "/nonexistent.xml"},
+        BadPlanInput{
+            "MissingMachine", {"SPEC", "--machine", "/nonexistent.xml"}, "/nonexistent.xml"},
         BadPlanInput{"GarbageMachine", {"SPEC", "--machine", "GARBAGE"}, "neither an hwloc XML"},
         BadPlanInput{"JsonWithoutNodes", {"SPEC", "--machine", "BADJSON"}, "physical_nodes"},
         BadPlanInput{"BrokenJson", {"SPEC", "--machine", "BROKENJSON"}, "not valid JSON"},
         BadPlanInput{"NotHwloc", {"SPEC", "--machine", "BADXML"}, "not an hwloc XML"},
         BadPlanInput{"MarginTooBig", {"SPEC", "--size-margin", "2"}, "--size-margin"},
-        BadPlanInput{"NoNodesPerPartition", {"SPEC", "--max-nodes-per-partition", "0"},
+        BadPlanInput{"NoNodesPerPartition",
+                     {"SPEC", "--max-nodes-per-partition", "0"},
                      "--max-nodes-per-partition 0"},
         BadPlanInput{"ExtraArgument", {"SPEC", "other.ini"}, "too many positional"}),
     [](const auto& test_info) { return std::string(test_info.param.name); });
@@ -186,8 +192,8 @@ TEST_F(PlanTest, VerifyFailsWithADiffAndExitOne) {
   EXPECT_THAT(run.err, StartsWith("zonectl verify: "));
   EXPECT_EQ(lineCount(run.err), 1u);
 
-  Outcome json = zonectl({"--json", "--root", kFixtures + "/debian-6.12-fake16-v2/root", "verify",
-                          kDemoSpec});
+  Outcome json =
+      zonectl({"--json", "--root", kFixtures + "/debian-6.12-fake16-v2/root", "verify", kDemoSpec});
   EXPECT_EQ(json.exit_status, 1);
   nlohmann::json doc = nlohmann::json::parse(json.out);
   EXPECT_EQ(doc["ok"], false);

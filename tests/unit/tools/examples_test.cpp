@@ -20,6 +20,7 @@ struct Example {
   std::string machine;  // --machine argument
   const char* cmdline;  // the parameter it plans to
 };
+void PrintTo(const Example& test, std::ostream* out) { *out << test.spec; }
 
 class ExamplesTest : public ::testing::TestWithParam<Example> {};
 

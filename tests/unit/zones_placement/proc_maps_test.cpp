@@ -22,6 +22,7 @@ struct MapsCase {
   bool deleted;
   bool kernel;
 };
+void PrintTo(const MapsCase& test, std::ostream* out) { *out << test.name; }
 
 // Lines as a 64-bit kernel prints them: the path padded to column 73.
 const MapsCase kMapsCases[] = {
