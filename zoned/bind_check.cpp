@@ -12,8 +12,8 @@ using FileKey = std::pair<uint64_t, uint64_t>;
 
 FileKey keyOf(const WalkedFile& file) { return {file.device, file.inode}; }
 
-uint64_t pagesOf(const WalkedFile& file, uint64_t page_bytes) {
-  return std::max<uint64_t>(1, (file.size_bytes + page_bytes - 1) / page_bytes);
+uint64_t costOf(const WalkedFile& file, uint64_t page_bytes) {
+  return (file.size_bytes + page_bytes - 1) / page_bytes + kFileCostPages;
 }
 
 // Records this walk in `memory`: new files and files whose size or change time moved are
@@ -25,8 +25,7 @@ void remember(const std::vector<WalkedFile>& files, BindCheckMemory& memory) {
     walked.insert(key);
     auto [seen, added] = memory.files.try_emplace(key, SeenFile{file.size_bytes, file.changed_ns});
     if (added) continue;
-    if (seen->second.size_bytes != file.size_bytes ||
-        seen->second.changed_ns != file.changed_ns) {
+    if (seen->second.size_bytes != file.size_bytes || seen->second.changed_ns != file.changed_ns) {
       seen->second = SeenFile{file.size_bytes, file.changed_ns, true};
     }
   }
@@ -48,9 +47,9 @@ BindCheckPlan planBindCheck(const std::vector<WalkedFile>& files, BindCheckMemor
   remember(files, memory);
   BindCheckPlan plan;
   auto fits = [&](const WalkedFile& file) {
-    uint64_t pages = pagesOf(file, page_bytes);
-    if (plan.pages > 0 && plan.pages + pages > budget_pages) return false;
-    plan.pages += pages;
+    uint64_t cost = costOf(file, page_bytes);
+    if (plan.cost_pages > 0 && plan.cost_pages + cost > budget_pages) return false;
+    plan.cost_pages += cost;
     return true;
   };
   for (size_t i = 0; i < files.size(); ++i) {

@@ -33,8 +33,9 @@ double msSince(Clock::time_point start) {
 Result<NodeSet> sharedTargets(const cpuset::MachineZones& zones) {
   const cpuset::ZoneView* shared = zones.find(cpuset::kSharedZoneName);
   if (shared == nullptr || shared->nodes.empty()) {
-    return infeasible("the spec binds trees to the shared zone, but there is none with nodes "
-                      "(`zonectl apply SPEC` makes it)");
+    return infeasible(
+        "the spec binds trees to the shared zone, but there is none with nodes "
+        "(`zonectl apply SPEC` makes it)");
   }
   for (const cpuset::ZoneView* partition : zones.partitions()) {
     if (partition->nodes.intersects(shared->nodes)) {
@@ -135,15 +136,17 @@ bool SharedKeeper::check(const cpuset::MachineZones& zones, const planner::Spec&
   counters.pages_failed += report.pages_failed;
   if (moved > 0) {
     log_ << "zoned: shared keeper: moved " << moved << " pages back to nodes " << targets->format()
-         << " (" << plan.changed.size() << " new, changed or retried files, " << plan.rechecked.size()
-         << " rechecked) in " << static_cast<int64_t>(msSince(start)) << " ms\n";
+         << " (" << plan.changed.size() << " new, changed or retried files, "
+         << plan.rechecked.size() << " rechecked) in " << static_cast<int64_t>(msSince(start))
+         << " ms\n";
   }
   return countFailures(report, looked_at, walked_at, counters);
 }
 
 bool SharedKeeper::countFailures(const cache::BindReport& report,
                                  const std::vector<cache::TreeFile>& looked_at,
-                                 const std::vector<WalkedFile>& walked_at, KeeperCounters& counters) {
+                                 const std::vector<WalkedFile>& walked_at,
+                                 KeeperCounters& counters) {
   if (report.stopped_by) {
     // What a stopped check did not reach is looked at again next time.
     for (const WalkedFile& file : walked_at) retryLater(memory_, file);
@@ -177,8 +180,8 @@ bool SharedKeeper::tellWhatWouldMove(const std::vector<cache::TreeFile>& looked_
       read_all = false;
       continue;
     }
-    uint64_t placed = residency.cached_pages - std::min(residency.cached_pages,
-                                                        residency.unplaced_pages);
+    uint64_t placed =
+        residency.cached_pages - std::min(residency.cached_pages, residency.unplaced_pages);
     uint64_t off = placed - std::min(placed, residency.pagesOn(targets));
     if (off == 0) continue;
     if (++files <= kDryRunLines) {

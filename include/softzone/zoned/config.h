@@ -59,7 +59,8 @@ struct ZonedConfig {
   int64_t stall_window_ms = 1000;
   // The shared zone's keeper: every bind_check (0: never) it walks the [shared] bind trees and
   // moves their cached pages found off the shared zone's nodes back there, looking at new and
-  // changed files first and at most bind_check_pages pages of file (64 MiB) per check.
+  // changed files first and at most bind_check_pages pages of file (64 MiB; each file counts
+  // kFileCostPages more) per check.
   int64_t bind_check_ms = 10000;
   uint64_t bind_check_pages = 16384;
 };

@@ -60,7 +60,7 @@ wait_on_shared() {
 step "zoned keeps $TREE bound (bind_check ${CHECK_MS}ms)"
 zoned_start
 tries=50
-until [ -s "$METRICS" ] && [ "$(metric softzone_zoned_bind_checks_total)" -ge 1 ]; do
+until [ -s "$METRICS" ] && checks=$(metric softzone_zoned_bind_checks_total) && [ "$checks" -ge 1 ]; do
   tries=$((tries - 1))
   [ "$tries" -gt 0 ] || fail "no check of the tree in 10 s: $(tail -5 "$ZONED_LOG")"
   sleep 0.2
