@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "softzone/cache/page_cache.h"
 #include "softzone/zones/topology.h"
@@ -98,34 +99,31 @@ bool SharedKeeper::check(const cpuset::MachineZones& zones, const planner::Spec&
     fail(counters, "no shared nodes", targets.error().describe());
     return false;
   }
-  auto walks = cache::walkTrees(spec.shared.bind_paths);
-  if (!walks) {
-    fail(counters, "walk", "walking the bound trees: " + walks.error().describe());
-    return false;
-  }
-  std::vector<cache::TreeFile> files;
-  for (cache::TreeWalk& walk : *walks) {
-    files.insert(files.end(), walk.files.begin(), walk.files.end());
-  }
-  std::vector<WalkedFile> walked = walkedFiles(files);
-  counters.files = files.size();
+  bool whole = true;
+  std::optional<std::vector<cache::TreeFile>> files =
+      walkBoundTrees(spec.shared.bind_paths, counters, whole);
+  if (!files) return false;  // nothing walked: what was seen before is kept for the next check
+  std::vector<WalkedFile> walked = walkedFiles(*files);
+  counters.files = files->size();
   BindCheckPlan plan = planBindCheck(walked, memory_, config.bind_check_pages, pageBytes());
   counters.changed_files_left = plan.changed_left;
   std::vector<size_t> chosen = plan.changed;
   chosen.insert(chosen.end(), plan.rechecked.begin(), plan.rechecked.end());
   std::vector<cache::TreeFile> looked_at;
-  for (size_t i : chosen) looked_at.push_back(files[i]);
   std::vector<WalkedFile> walked_at;
-  for (size_t i : chosen) walked_at.push_back(walked[i]);
+  for (size_t i : chosen) {
+    looked_at.push_back((*files)[i]);
+    walked_at.push_back(walked[i]);
+  }
   counters.files_checked += looked_at.size();
-  if (dry_run_) return tellWhatWouldMove(looked_at, *targets, counters);
+  if (dry_run_) return tellWhatWouldMove(looked_at, *targets, counters) && whole;
 
   cache::BindOptions options;
   options.targets = *targets;
   options.free_bytes = freeBytesOn(fs_, *targets);
   options.populate = false;
   options.proc = &fs_;
-  options.workers = 1;  // one CPU: the moves of one check are small, and zoned is a guest here
+  options.workers = 1;  // one CPU: the keeper works beside the partitions' workloads
   cache::BindReport report = cache::bindFiles(looked_at, options);
 
   uint64_t moved = 0;
@@ -140,7 +138,28 @@ bool SharedKeeper::check(const cpuset::MachineZones& zones, const planner::Spec&
          << plan.rechecked.size() << " rechecked) in " << static_cast<int64_t>(msSince(start))
          << " ms\n";
   }
-  return countFailures(report, looked_at, walked_at, counters);
+  return countFailures(report, looked_at, walked_at, counters) && whole;
+}
+
+std::optional<std::vector<cache::TreeFile>> SharedKeeper::walkBoundTrees(
+    const std::vector<std::string>& paths, KeeperCounters& counters, bool& whole) {
+  auto walks = cache::walkTrees(paths);
+  if (!walks) {
+    whole = false;
+    fail(counters, "walk", "walking the bound trees: " + walks.error().describe());
+    std::vector<std::string> walkable;
+    for (const std::string& path : paths) {
+      if (cache::walkTrees({path})) walkable.push_back(path);
+    }
+    if (walkable.empty()) return std::nullopt;
+    walks = cache::walkTrees(walkable);
+    if (!walks) return std::nullopt;  // changed again meanwhile: the next check walks anew
+  }
+  std::vector<cache::TreeFile> files;
+  for (cache::TreeWalk& walk : *walks) {
+    files.insert(files.end(), walk.files.begin(), walk.files.end());
+  }
+  return files;
 }
 
 bool SharedKeeper::countFailures(const cache::BindReport& report,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ class SharedKeeper {
  private:
   bool check(const cpuset::MachineZones& zones, const planner::Spec& spec,
              const ZonedConfig& config, KeeperCounters& counters);
+  // The bound trees' files. A path that cannot be walked (removed, no permission) is counted and
+  // logged and `whole` cleared, and the other trees are still kept; nullopt when none walked.
+  std::optional<std::vector<cache::TreeFile>> walkBoundTrees(const std::vector<std::string>& paths,
+                                                             KeeperCounters& counters, bool& whole);
   // Counts the files a check could not look at or wholly move, and has them looked at again.
   bool countFailures(const cache::BindReport& report, const std::vector<cache::TreeFile>& looked_at,
                      const std::vector<WalkedFile>& walked_at, KeeperCounters& counters);

@@ -2,7 +2,8 @@
 # running (bind_check = 1s): (a) a new file written into the tree by a task of A, and read there,
 # is back on the shared nodes within a check (+ slack); (b) the tree evicted and read again by a
 # task of B comes back too; every byte is checked. A dry run prints what it would move and moves
-# nothing; a bound path that cannot be walked fails the check, counted, never "nothing to do".
+# nothing; a bound path that cannot be walked fails the check, counted, never "nothing to do",
+# and the other tree is still kept.
 . /tests/lib.sh
 . /tests/cases/shared-lib.sh
 . /tests/zoned-lib.sh
@@ -119,9 +120,13 @@ grep -q "would move [0-9]* pages of $TREE/new/file.bin back to the shared zone's
 residency_of "$TREE/new/file.bin" /tmp/res-a2.json
 expect_eq "pages on A's nodes after the dry run" "$on_a" "$(pages_on_nodes /tmp/res-a2.json $A_NODES)"
 
-step "a bound path that cannot be walked: the check fails, counted and logged"
+step "a bound path that cannot be walked: the check fails, counted and logged; the tree is kept"
 write_config "$TREE /nonexistent"
+# The file read in A before the dry run is still on A's nodes: the walkable tree is still kept.
 run_expect_status 1 zoned --config "$ZONED_CONFIG" --once 2>>"$ZONED_LOG"
+residency_of "$TREE/new/file.bin" /tmp/res-a3.json
+expect_eq "pages on A's nodes after a check with a missing path" 0 \
+  "$(pages_on_nodes /tmp/res-a3.json $A_NODES)"
 grep "shared keeper: walking the bound trees: .*nonexistent" "$ZONED_LOG" ||
   fail "the failed walk was not logged: $(tail -5 "$ZONED_LOG")"
 grep 'softzone_zoned_bind_failures_total{zone="shared",reason="walk"} [1-9]' "$METRICS" ||
