@@ -66,10 +66,15 @@ Result<Session> openSession(const FsRoot& fs, CgroupMode mode, bool mutate, std:
   return session;
 }
 
-Status reloadSession(Session& session) {
+Status reloadZones(Session& session) {
   SZ_TRY(zones, readMachineZonesWith(*session.fs, CgroupChoice{session.backend->version(),
                                                                session.backend->mountPoint()}));
   session.zones = std::move(zones);
+  return {};
+}
+
+Status reloadSession(Session& session) {
+  SZ_CHECK(reloadZones(session));
   session.node_total_bytes.clear();
   session.node_free_bytes.clear();
   auto memory = zones::readNodeMemoryAt(*session.fs);

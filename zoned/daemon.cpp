@@ -144,10 +144,11 @@ class Daemon {
   bool step() {
     int64_t start = bootClockMs();
     ++counters_.samples;
-    Status reloaded = cpuset::reloadSession(session_);
+    Status reloaded = cpuset::reloadZones(session_);
     if (reloaded) triggers_.refresh(session_, spec_.config, log_);
-    Result<PolicyInput> input = reloaded ? sampler_.sample(session_, spec_.spec, start)
-                                         : Result<PolicyInput>(std::move(reloaded).error());
+    Result<PolicyInput> input =
+        reloaded ? sampler_.sample(session_, spec_.spec, start, spec_.config.refault_rate > 0)
+                 : Result<PolicyInput>(std::move(reloaded).error());
     if (input) addStallEvents(*input);
     if (!input) {
       ++counters_.sample_failures;
@@ -281,7 +282,8 @@ class Daemon {
     std::string text = formatMetrics(sample, state_, counters_);
     // The file first: whoever reads /metrics finds the file written already.
     if (!spec_.config.metrics_textfile.empty()) {
-      Status written = writeOutputFile(spec_.config.metrics_textfile, text);
+      Status written =
+          writeOutputFile(spec_.config.metrics_textfile, text, Durability::kAtomicOnly);
       if (!written && !metrics_failed_) {
         log_ << "zoned: cannot write the metrics: " << written.error().describe() << "\n";
       }

@@ -82,7 +82,8 @@ void zoneGauges(Exposition& out, const std::vector<ZoneFigures>& zones) {
   for (const ZoneFigures& z : zones) out.zoneValue(z.name, z.nodes);
   out.family("softzone_mem_total_bytes", "gauge", "MemTotal summed over the zone's nodes.");
   for (const ZoneFigures& z : zones) out.zoneValue(z.name, static_cast<double>(z.total_bytes));
-  out.family("softzone_mem_free_bytes", "gauge", "MemFree summed over the zone's nodes.");
+  out.family("softzone_mem_free_bytes", "gauge",
+             "Free memory summed over the zone's nodes (/proc/buddyinfo's free lists).");
   for (const ZoneFigures& z : zones) out.zoneValue(z.name, static_cast<double>(z.free_bytes));
 }
 
@@ -130,8 +131,11 @@ void pressureGauges(Exposition& out, const std::vector<PartitionSample>& partiti
     }
   }
   out.family("softzone_refault_rate_pages_per_second", "gauge",
-             "Workingset refaults on the partition's nodes since the previous sample.");
-  for (const PartitionSample& p : partitions) out.zoneValue(p.name, p.refaults_per_second);
+             "Workingset refaults on the partition's nodes since the previous sample (with "
+             "refault_rate set).");
+  for (const PartitionSample& p : partitions) {
+    if (p.refaults_per_second) out.zoneValue(p.name, *p.refaults_per_second);
+  }
 }
 
 int nodesOnLoanTo(const ZonedState& state, std::string_view owner) {

@@ -85,9 +85,9 @@ std::optional<std::string> pressureTrigger(const ZonedConfig& config, const Part
     return "memory_pressure " + std::to_string(s.memory_pressure) +
            " >= " + std::to_string(config.memory_pressure);
   }
-  if (config.refault_rate > 0 &&
-      p.refaults_per_second >= static_cast<double>(config.refault_rate)) {
-    return "refaults " + std::to_string(static_cast<uint64_t>(p.refaults_per_second)) +
+  if (config.refault_rate > 0 && p.refaults_per_second &&
+      *p.refaults_per_second >= static_cast<double>(config.refault_rate)) {
+    return "refaults " + std::to_string(static_cast<uint64_t>(*p.refaults_per_second)) +
            "/s >= " + std::to_string(config.refault_rate) + "/s";
   }
   uint64_t headroom = config.headroom.of(totalBytes(p));
@@ -507,7 +507,9 @@ std::string describeFigures(const PartitionFigures& f) {
       text += ", pressure unreadable";
       break;
   }
-  text += ", refaults " + std::to_string(static_cast<uint64_t>(f.refaults_per_second)) + "/s";
+  if (f.refaults_per_second) {
+    text += ", refaults " + std::to_string(static_cast<uint64_t>(*f.refaults_per_second)) + "/s";
+  }
   if (f.idle_ms >= 0) text += ", idle " + seconds(f.idle_ms);
   return text;
 }

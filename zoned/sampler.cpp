@@ -1,32 +1,20 @@
-// zoned's sample of the machine: the session's zones and node sizes, each partition's pressure,
-// and the refault rate from the nodes' vmstat counters.
+// zoned's sample of the machine: the session's zones, the nodes' memory (free memory from
+// /proc/buddyinfo, MemTotal kept between samples), each partition's pressure and, with
+// refault_rate set, the refault rate from the nodes' vmstat counters.
 #include "softzone/zoned/sampler.h"
 
 #include "softzone/report/node_stats.h"
 #include "softzone/report/pressure.h"
+#include "softzone/zones/buddyinfo.h"
 #include "softzone/zones/kernel_files.h"
+#include "softzone/zones/topology.h"
 
 namespace softzone::zoned {
 namespace {
 
-Result<NodeSample> nodeSample(const cpuset::Session& session, int id) {
-  auto total = session.node_total_bytes.find(id);
-  auto free = session.node_free_bytes.find(id);
-  if (total == session.node_total_bytes.end() || free == session.node_free_bytes.end()) {
-    return errnoError(ENOENT, "node " + std::to_string(id) + " has no readable " +
-                                  kernel::nodeFile(id, kernel::kNodeMeminfoFile));
-  }
-  return NodeSample{id, total->second, free->second};
-}
-
-Result<std::vector<NodeSample>> nodeSamples(const cpuset::Session& session, const NodeSet& nodes) {
-  std::vector<NodeSample> samples;
-  for (int id : nodes.ids()) {
-    SZ_TRY(sample, nodeSample(session, id));
-    samples.push_back(sample);
-  }
-  return samples;
-}
+// MemTotal changes only when memory is hot-added or removed, or late boot frees what was
+// reserved: read again at this age, and at once when a node without one shows up.
+constexpr int64_t kNodeTotalsMaxAgeMs = 60'000;
 
 // Refaults (anon + file) of each node in `nodes`. A vmstat that cannot be read or parsed fails
 // the sample: read as no refaults, it would make a thrashing partition look calm.
@@ -106,31 +94,73 @@ double Sampler::refaultRate(const NodeSet& nodes, const std::map<int, uint64_t>&
   return static_cast<double>(refaults) * 1000.0 / static_cast<double>(now_ms - last_ms_);
 }
 
+Status Sampler::refreshNodeTotals(const FsRoot& fs, const NodeSet& nodes, int64_t now_ms) {
+  bool stale = totals_ms_ < 0 || now_ms - totals_ms_ >= kNodeTotalsMaxAgeMs;
+  for (int id : nodes.ids()) stale = stale || totals_.count(id) == 0;
+  if (!stale) return {};
+  SZ_TRY(memory, zones::readNodeMemoryAt(fs));
+  totals_.clear();
+  for (const zones::NodeMemory& node : memory) totals_[node.id] = node.mem_total_bytes;
+  totals_ms_ = now_ms;
+  return {};
+}
+
+Result<std::map<int, NodeSample>> Sampler::nodeMemory(const FsRoot& fs, const NodeSet& nodes,
+                                                      int64_t now_ms) {
+  SZ_CHECK(refreshNodeTotals(fs, nodes, now_ms));
+  SZ_TRY(free, zones::readNodeFreeBytesAt(fs));
+  std::map<int, NodeSample> samples;
+  for (int id : nodes.ids()) {
+    auto total = totals_.find(id);
+    if (total == totals_.end()) {
+      return errnoError(ENOENT, "node " + std::to_string(id) + " has no readable " +
+                                    kernel::nodeFile(id, kernel::kNodeMeminfoFile));
+    }
+    auto free_bytes = free.find(id);
+    // Only a node without memory has no free list: one with memory and no line was misread.
+    if (free_bytes == free.end() && total->second > 0) {
+      return mismatch("node " + std::to_string(id) + " has " + formatSize(total->second) +
+                      " of memory but no line in " + fs.hostPath(kernel::kProcBuddyinfo));
+    }
+    uint64_t free_now = free_bytes == free.end() ? 0 : free_bytes->second;
+    samples[id] = NodeSample{id, total->second, free_now};
+  }
+  return samples;
+}
+
 Result<PolicyInput> Sampler::sample(const cpuset::Session& session, const planner::Spec& spec,
-                                    int64_t now_ms) {
+                                    int64_t now_ms, bool read_refaults) {
   PolicyInput input;
   input.now_ms = now_ms;
+  const cpuset::ZoneView* free = session.zones.find(cpuset::kFreeZoneName);
   NodeSet partition_nodes;
   for (const cpuset::ZoneView* zone : session.zones.partitions()) {
     partition_nodes = partition_nodes.unionWith(zone->nodes);
   }
-  SZ_TRY(refaults, readRefaults(*session.fs, partition_nodes));
+  NodeSet sampled = free ? partition_nodes.unionWith(free->nodes) : partition_nodes;
+  SZ_TRY(memory, nodeMemory(*session.fs, sampled, now_ms));
+  auto samplesOf = [&memory](const NodeSet& nodes) {
+    std::vector<NodeSample> samples;
+    for (int id : nodes.ids()) samples.push_back(memory.at(id));
+    return samples;
+  };
+  std::map<int, uint64_t> refaults;
+  if (read_refaults) {
+    SZ_TRY(read, readRefaults(*session.fs, partition_nodes));
+    refaults = std::move(read);
+  }
   for (const cpuset::ZoneView* zone : session.zones.partitions()) {
     PartitionSample partition;
     partition.name = zone->name;
-    SZ_TRY(nodes, nodeSamples(session, zone->nodes));
-    partition.nodes = std::move(nodes);
+    partition.nodes = samplesOf(zone->nodes);
     partition.limits = limitsFor(spec, *zone);
     partition.pressure = pressureOf(session, *zone);
-    partition.refaults_per_second = refaultRate(zone->nodes, refaults, now_ms);
+    if (read_refaults) partition.refaults_per_second = refaultRate(zone->nodes, refaults, now_ms);
     input.partitions.push_back(std::move(partition));
   }
-  if (const cpuset::ZoneView* free = session.zones.find(cpuset::kFreeZoneName)) {
-    SZ_TRY(nodes, nodeSamples(session, free->nodes));
-    input.free_nodes = std::move(nodes);
-  }
+  if (free) input.free_nodes = samplesOf(free->nodes);
   last_refaults_ = std::move(refaults);
-  last_ms_ = now_ms;
+  last_ms_ = read_refaults ? now_ms : -1;
   return input;
 }
 

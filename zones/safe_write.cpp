@@ -73,7 +73,8 @@ const char* nonRegularKind(mode_t mode) {
 }  // namespace
 
 Status replaceFileAt(int dirfd, const std::string& leaf, std::string_view content,
-                     std::string_view what, mode_t mode) {
+                     std::string_view what, mode_t mode, Durability durability) {
+  bool synced = durability == Durability::kSynced;
   std::string context = "writing " + std::string(what);
   auto temp = createTempBeside(dirfd, leaf, mode);
   if (!temp) return std::move(temp).error().withContext(context);
@@ -82,7 +83,7 @@ Status replaceFileAt(int dirfd, const std::string& leaf, std::string_view conten
   int err = 0;
   if (!written) {
     err = written.error().code().value();
-  } else if (::fsync(file.get()) != 0 ||
+  } else if ((synced && ::fsync(file.get()) != 0) ||
              ::renameat(dirfd, name.c_str(), dirfd, leaf.c_str()) != 0) {
     err = errno;
   }
@@ -90,7 +91,7 @@ Status replaceFileAt(int dirfd, const std::string& leaf, std::string_view conten
     ::unlinkat(dirfd, name.c_str(), 0);
     return errnoError(err, context);
   }
-  ::fsync(dirfd);  // the rename itself survives a crash
+  if (synced) ::fsync(dirfd);  // the rename itself survives a crash
   return {};
 }
 
@@ -134,10 +135,10 @@ Status checkOutputFile(const std::string& path) {
   return {};
 }
 
-Status writeOutputFile(const std::string& path, std::string_view content) {
+Status writeOutputFile(const std::string& path, std::string_view content, Durability durability) {
   SZ_TRY(target, openOutputTarget(path));
   // Swapped for a symlink after the check, the entry is still only replaced by the rename.
-  return replaceFileAt(target.first.get(), target.second, content, path);
+  return replaceFileAt(target.first.get(), target.second, content, path, 0644, durability);
 }
 
 }  // namespace softzone

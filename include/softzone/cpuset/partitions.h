@@ -51,6 +51,10 @@ Result<Session> openSession(const FsRoot& fs, CgroupMode mode, bool mutate, std:
 // Re-reads the zones and node sizes (after a change).
 Status reloadSession(Session& session);
 
+// Re-reads the zones only (the cgroups and the state file): what zoned needs every sample, when
+// it reads the nodes' memory its own cheaper way and node_total_bytes/node_free_bytes go stale.
+Status reloadZones(Session& session);
+
 // The state file to write next: the one read, or a fresh one for this machine.
 StateFile baseState(const Session& session);
 

@@ -49,7 +49,9 @@ struct PartitionSample {
   std::vector<NodeSample> nodes;  // the nodes it owns now
   PartitionLimits limits;
   PressureSample pressure;
-  double refaults_per_second = 0;  // workingset refaults over its nodes
+  // Workingset refaults over its nodes; read only when refault_rate is set (it costs a read of
+  // every partition node's vmstat per sample).
+  std::optional<double> refaults_per_second;
   // Nodes zoned lent it that it still holds (the state file's loans): the only nodes it gives
   // back when idle; the nodes it was made with stay, whatever its min.
   std::vector<int> lent_nodes;
@@ -86,7 +88,7 @@ struct PartitionFigures {
   uint64_t total_bytes = 0;
   uint64_t free_bytes = 0;
   PressureSample pressure;
-  double refaults_per_second = 0;
+  std::optional<double> refaults_per_second;
   int pressured_samples = 0;
   int64_t idle_ms = -1;  // how long it has been idle; -1 when not idle
 };

@@ -19,23 +19,32 @@ namespace softzone::zoned {
 // gave bounds to is never resized.
 PartitionLimits limitsFor(const planner::Spec& spec, const cpuset::ZoneView& zone);
 
-// Keeps the refault counters between samples: a rate needs two.
+// Keeps the refault counters between samples (a rate needs two) and the nodes' MemTotal.
 class Sampler {
  public:
-  // Reads every partition of the session (reloaded by the caller) and the free pool at `now_ms`
-  // (CLOCK_BOOTTIME). Unreadable pressure is kNone (never idle); an unreadable node vmstat leaves
-  // that node out of the refault rate. A node whose meminfo is missing fails the sample: the
+  // Reads every partition of the session (its zones reloaded by the caller) and the free pool at
+  // `now_ms` (CLOCK_BOOTTIME). Free memory comes from /proc/buddyinfo, one read for every node;
+  // MemTotal from each node's meminfo, read again once a minute or when a node is new to it.
+  // With `read_refaults`, each partition node's vmstat gives the refault rate; without, the rate
+  // is absent. Unreadable pressure is kNone (never idle). A node without a readable meminfo, a
+  // node with memory missing from buddyinfo, or an unreadable vmstat fails the sample: the
   // policy must not decide on a machine it did not see.
   Result<PolicyInput> sample(const cpuset::Session& session, const planner::Spec& spec,
-                             int64_t now_ms);
+                             int64_t now_ms, bool read_refaults);
 
  private:
+  Status refreshNodeTotals(const FsRoot& fs, const NodeSet& nodes, int64_t now_ms);
+  Result<std::map<int, NodeSample>> nodeMemory(const FsRoot& fs, const NodeSet& nodes,
+                                               int64_t now_ms);
+
   // Workingset refaults per second over `nodes` since the previous sample (0 on the first).
   double refaultRate(const NodeSet& nodes, const std::map<int, uint64_t>& now,
                      int64_t now_ms) const;
 
   std::map<int, uint64_t> last_refaults_;  // per node, at last_ms_
   int64_t last_ms_ = -1;
+  std::map<int, uint64_t> totals_;  // MemTotal per node, read at totals_ms_
+  int64_t totals_ms_ = -1;
 };
 
 // The pressure of a partition's cgroup (v2 PSI some/full avg10, or the v1 cpuset's

@@ -32,6 +32,7 @@ inline constexpr int kRemoteDistance = 20;
 inline constexpr std::string_view kCpuOnline = "/sys/devices/system/cpu/online";
 
 // --- procfs ---
+inline constexpr std::string_view kProcBuddyinfo = "/proc/buddyinfo";
 inline constexpr std::string_view kProcCmdline = "/proc/cmdline";
 inline constexpr std::string_view kProcMeminfo = "/proc/meminfo";
 inline constexpr std::string_view kProcMounts = "/proc/mounts";

@@ -35,6 +35,18 @@ std::string psi(double some, double full) {
          " avg60=0.00 avg300=0.00 total=1\n";
 }
 
+// /proc/buddyinfo's text without the lines of `node`.
+std::string withoutNode(const std::string& buddyinfo, int node) {
+  std::string prefix = "Node " + std::to_string(node) + ",", kept;
+  for (size_t at = 0; at < buddyinfo.size();) {
+    size_t end = std::min(buddyinfo.find('\n', at), buddyinfo.size() - 1);
+    std::string line = buddyinfo.substr(at, end - at + 1);
+    if (line.rfind(prefix, 0) != 0) kept += line;
+    at = end + 1;
+  }
+  return kept;
+}
+
 // A copy of a 16-node guest (nodes of about 45M) with partitions web (node 2) and db (node 3),
 // and a spec giving web room to grow; db has no bounds and its node holds its memory already.
 class ZonedCliTest : public ::testing::Test {
@@ -110,15 +122,56 @@ TEST_F(ZonedCliTest, ItWritesMetricsForEveryZone) {
   EXPECT_THAT(metrics, HasSubstr("softzone_zoned_samples_total 1\n"));
 }
 
-// A node's vmstat that cannot be read is a failed sample, said with the file: read as no
-// refaults, it would make a thrashing partition look calm.
+// With refault_rate set, a node's vmstat that cannot be read is a failed sample, said with the
+// file: read as no refaults, it would make a thrashing partition look calm.
 TEST_F(ZonedCliTest, AnUnreadableNodeVmstatFailsTheSample) {
+  writeSpec("refault_rate = 1000\n");
   fs::remove(tree_.hostPath("/sys/devices/system/node/node2/vmstat"));
   Outcome run = dryRun();
   EXPECT_EQ(run.exit_status, 1) << run.err;
   EXPECT_THAT(run.err, HasSubstr("zoned: sample failed, nothing decided: refaults of node 2: "));
   EXPECT_THAT(run.err, HasSubstr("node2/vmstat"));
   EXPECT_THAT(run.out, ::testing::Not(HasSubstr("would grow")));
+}
+
+// Without refault_rate no vmstat is read (what a sample costs: docs/zoned.md), and the log and
+// the metrics say nothing of refaults rather than a rate nobody measured.
+TEST_F(ZonedCliTest, WithoutRefaultRateNoVmstatIsRead) {
+  fs::remove(tree_.hostPath("/sys/devices/system/node/node2/vmstat"));
+  Outcome run = dryRun();
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("zoned: would grow web by node"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("refaults")));
+  std::string metrics = slurp(scratch_.hostPath("/zoned.prom"));
+  EXPECT_THAT(metrics, HasSubstr("# TYPE softzone_refault_rate_pages_per_second gauge\n"));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("softzone_refault_rate_pages_per_second{")));
+}
+
+// Free memory comes from /proc/buddyinfo: a node with memory that has no line there was misread,
+// and the sample fails naming the node and the file instead of seeing it empty or full.
+TEST_F(ZonedCliTest, ANodeMissingFromBuddyinfoFailsTheSample) {
+  std::string buddyinfo = slurp(tree_.hostPath("/proc/buddyinfo"));
+  std::string kept = withoutNode(buddyinfo, 2);
+  ASSERT_NE(kept, buddyinfo);
+  tree_.put("/proc/buddyinfo", kept);
+  Outcome run = dryRun();
+  EXPECT_EQ(run.exit_status, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("zoned: sample failed, nothing decided: node 2 has "));
+  EXPECT_THAT(run.err, HasSubstr("but no line in "));
+  EXPECT_THAT(run.err, HasSubstr("proc/buddyinfo"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("would grow")));
+}
+
+// The free memory in the metrics is buddyinfo's: each zone's free blocks, in pages.
+TEST_F(ZonedCliTest, FreeMemoryIsReadFromBuddyinfo) {
+  std::string others = withoutNode(slurp(tree_.hostPath("/proc/buddyinfo")), 2);
+  // 3 blocks of 1 page, 1 of 2 and 2 of 1024: 2053 pages.
+  tree_.put("/proc/buddyinfo", others + "Node 2, zone   Normal  3  1  0  0  0  0  0  0  0  0  2\n");
+  Outcome run = dryRun();
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  std::string metrics = slurp(scratch_.hostPath("/zoned.prom"));
+  EXPECT_THAT(metrics, HasSubstr("softzone_mem_free_bytes{zone=\"web\"} " +
+                                 std::to_string(2053 * ::sysconf(_SC_PAGESIZE)) + "\n"));
 }
 
 TEST_F(ZonedCliTest, ATreeIsOnlyReadWithDryRun) {

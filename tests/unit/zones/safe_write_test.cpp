@@ -48,6 +48,20 @@ TEST(SafeWrite, CreatesThenReplacesByRenameNotInPlace) {
   EXPECT_EQ(entriesIn(tree.path()), 2u);
 }
 
+// Without fsync (a metrics file rewritten every second) the replacement is the same rename: the
+// old file's other name keeps the old content, a symlink is replaced, no temporary file is left.
+TEST(SafeWrite, AtomicOnlyStillReplacesByRename) {
+  testing::FakeTree tree;
+  std::string path = tree.hostPath("/out.prom");
+  ASSERT_TRUE(writeOutputFile(path, "old", Durability::kAtomicOnly));
+  std::string other = tree.hostPath("/other-name.prom");
+  ASSERT_EQ(::link(path.c_str(), other.c_str()), 0);
+  ASSERT_TRUE(writeOutputFile(path, "new", Durability::kAtomicOnly));
+  EXPECT_EQ(slurp(path), "new");
+  EXPECT_EQ(slurp(other), "old");
+  EXPECT_EQ(entriesIn(tree.path()), 2u);
+}
+
 TEST(SafeWrite, RefusesASymlinkAndLeavesItsTargetAlone) {
   testing::FakeTree tree;
   std::string target = tree.hostPath("/precious");

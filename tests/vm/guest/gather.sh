@@ -34,7 +34,8 @@ gather_tree() {
     copy_dir_files "$cpu/topology" "$dest"
     copy_file "$cpu/online" "$dest"
   done
-  for f in cmdline meminfo vmstat mounts self/mountinfo cpuinfo sys/kernel/osrelease pressure/memory; do
+  for f in cmdline meminfo vmstat buddyinfo mounts self/mountinfo cpuinfo sys/kernel/osrelease \
+           pressure/memory; do
     copy_file "/proc/$f" "$dest"
   done
   # cgroupfs: only the files softzone reads, for every cgroup directory.
