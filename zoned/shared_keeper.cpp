@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "softzone/cache/page_cache.h"
-#include "softzone/zones/topology.h"
+#include "softzone/zones/buddyinfo.h"
 
 namespace softzone::zoned {
 namespace {
@@ -47,14 +47,14 @@ Result<NodeSet> sharedTargets(const cpuset::MachineZones& zones) {
   return shared->nodes;
 }
 
-// Free memory per shared node, so pages go where there is room; empty (an equal spread) when
-// the nodes' meminfo cannot be read.
+// Free memory per shared node, so pages go where there is room: one read of /proc/buddyinfo, as
+// the sample reads it. Empty (an equal spread) when it cannot be read.
 std::map<int, uint64_t> freeBytesOn(const FsRoot& fs, const NodeSet& nodes) {
   std::map<int, uint64_t> free;
-  auto memory = zones::readNodeMemoryAt(fs);
-  if (!memory) return free;
-  for (const zones::NodeMemory& node : *memory) {
-    if (nodes.contains(node.id)) free[node.id] = node.mem_free_bytes;
+  auto all = zones::readNodeFreeBytesAt(fs);
+  if (!all) return free;
+  for (const auto& [node, bytes] : *all) {
+    if (nodes.contains(node)) free[node] = bytes;
   }
   return free;
 }
