@@ -5,12 +5,11 @@
 # and `zonectl plan` on an installed example (with --machine) work.
 #   test-deb.sh SOURCE_DIR WORK_DIR
 # The chroot (mmdebstrap, about 6 minutes on a loaded 2-core machine) is cached in WORK_DIR as a
-# tarball keyed by its suite, mirror and package list; each run unpacks a fresh copy of it.
+# tarball keyed by its suite, mirror and package list (chroot-lib.sh); each run unpacks a fresh copy.
 set -euo pipefail
 src=$1 work=$2
-suite=bookworm
-mirror=http://deb.debian.org/debian
-chroot_packages=man-db
+. "$(dirname "$0")/chroot-lib.sh"
+suite=$chroot_suite
 mkdir -p "$work"
 say() { echo "test-deb: $*"; }
 
@@ -29,26 +28,12 @@ lintian_out=$(lintian --fail-on error --no-tag-display-limit "$deb" 2>&1) ||
   { printf '%s\n' "$lintian_out"; say "lintian reports errors"; exit 1; }
 [ -z "$lintian_out" ] || printf 'lintian:\n%s\n' "$lintian_out"
 
-# The chroot, from the cache when its key matches.
-key=$(printf '%s %s %s' "$suite" "$mirror" "$chroot_packages" | sha256sum | cut -c1-16)
-tarball=$work/chroot-$suite-$key.tar
-if [ ! -f "$tarball" ]; then
-  say "making the $suite chroot (cached as $tarball)"
-  rm -rf "$work"/chroot-*.tar "$work"/chroot-*.tar.part
-  # --format: mmdebstrap picks the format from the name's extension, and .part is none of its
-  # (it made a directory).
-  mmdebstrap --quiet --variant=apt --format=tar --include="$chroot_packages" \
-    --aptopt='Acquire::Check-Valid-Until "false"' --aptopt='Acquire::Check-Date "false"' \
-    "$suite" "$tarball.part" "$mirror"
-  mv "$tarball.part" "$tarball"
-fi
+# The chroot, from the cache when its key matches (chroot-lib.sh).
+tarball=$(chroot_tarball "$work")
 root=$work/chroot
-rm -rf "$root"
-mkdir -p "$root"
-tar -C "$root" -xf "$tarball"
+chroot_unpack "$tarball" "$root"
 cp "$deb" "$root/tmp/"
 cp "$src/examples/machines/one-socket-64g.json" "$root/tmp/machine.json"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 # Inside a private mount namespace, so /proc and /dev go away with it.
 unshare --mount --fork -- sh -ec '

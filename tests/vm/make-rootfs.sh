@@ -23,10 +23,13 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 # minbase (Essential and apt only) plus systemd as PID 1, numactl's tools for the cases, man-db
-# (`man -w` on the installed pages), busybox (its wget reads zoned's /metrics) and grub2-common
-# (grub-mkconfig on zonectl's GRUB drop-in; no boot loader is installed); libhwloc15 below. No
-# udev: the root and the test disk are mounted by the initramfs, so no unit waits for a device.
-packages=systemd,systemd-sysv,numactl,man-db,busybox,grub2-common
+# (`man -w` on the installed pages), busybox (its wget reads zoned's /metrics), grub2-common
+# (grub-mkconfig on zonectl's GRUB drop-in; no boot loader is installed) and
+# prometheus-node-exporter (it serves zoned's textfile; without its Recommends, the extra
+# collectors' scripts and dbus, as mmdebstrap installs; its unit is disabled below, a case enables
+# it); libhwloc15 below. No udev: the root and the test disk are mounted by the initramfs, so no
+# unit waits for a device.
+packages=systemd,systemd-sysv,numactl,man-db,busybox,grub2-common,prometheus-node-exporter
 # The package's Depends that Debian 12's minbase and systemd do not bring (dpkg-shlibdeps computes
 # them: libc6, libgcc-s1, libstdc++6 and libsystemd0 are there already); their own dependencies
 # come along, and their Recommends (libhwloc15's bring libhwloc-plugins, X11's client libraries
@@ -75,6 +78,7 @@ mmdebstrap --quiet --variant=minbase --include="$packages" \
     -o APT::Install-Recommends=true $softzone_libraries" \
   --customize-hook='chroot "$1" apt-get install --yes --quiet --no-download --no-install-recommends libhwloc15' \
   --customize-hook='rm "$1/etc/dpkg/dpkg.cfg.d/99mmdebstrap"' \
+  --customize-hook='chroot "$1" systemctl disable --quiet prometheus-node-exporter.service' \
   bookworm "$tree" http://deb.debian.org/debian >"$dir/mmdebstrap.log" 2>&1 || {
   echo "make-rootfs.sh: mmdebstrap failed; its log: $dir/mmdebstrap.log" >&2
   tail -n 20 "$dir/mmdebstrap.log" >&2

@@ -6,6 +6,11 @@
 # disk: snapshot=on by default, a kept qcow2 overlay of the image with --rootfs-overlay.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The tools run-guest.sh and the checks below call: one missing would fail a run for that reason,
+# or (pgrep) pass a check that must fail.
+for tool in mkfs.ext4 qemu-img pgrep; do
+  command -v "$tool" >/dev/null || { echo "run-guest-test: $tool is missing"; exit 1; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -89,13 +89,9 @@ TEST_F(CacheCliTest, UnknownNodesAreBadInput) {
   EXPECT_EQ(both.exit_status, 2);
 }
 
-TEST_F(CacheCliTest, UnknownZoneIsBadInput) {
-  std::ofstream(path("f")) << "x";
-  Outcome run = zonectl({"bind", "--zone", "no-such-zone", path("f")});
-  EXPECT_EQ(run.exit_status, 2) << run.err;
-  EXPECT_THAT(run.err, HasSubstr("unknown zone \"no-such-zone\""));
-  EXPECT_EQ(run.out, "");
-}
+// An unknown --zone is not checked here: bind reads the zones from the live cgroup tree (it
+// refuses --root), which a unit test must not depend on (a package build's chroot has none). The
+// guest case bind-errors checks it on each kernel and cgroup version.
 
 TEST_F(CacheCliTest, RootTreesAreRefused) {
   for (const char* verb : {"bind", "residency"}) {

@@ -17,6 +17,17 @@ extern char** environ;
 
 namespace softzone::tools {
 
+// Whether the zonectl under test honours SOFTZONE_TEST_STOP_AT: only one built with
+// SOFTZONE_TEST_HOOKS does (the test and guest trees); a user's or a package's build ignores it,
+// and a test that kills zonectl at a stop point is skipped there.
+#ifdef SOFTZONE_ZONECTL_TEST_HOOKS
+inline constexpr bool kZonectlStopPoints = true;
+#else
+inline constexpr bool kZonectlStopPoints = false;
+#endif
+inline constexpr const char* kNoStopPoints =
+    "zonectl is built without SOFTZONE_TEST_HOOKS: its stop points are no-ops";
+
 struct Outcome {
   int exit_status = -1;
   std::string out;

@@ -88,6 +88,7 @@ TEST_P(PartitionRecoveryTest, AFailedRollbackKeepsTheJournal) {
 // given up must still be moved off and checked. The old code took the released nodes from the
 // cgroup's mems, found none, and checked nothing.
 TEST_P(PartitionRecoveryTest, AResizeKilledAfterItsShrinkStillChecksTheReleasedNodes) {
+  if (!kZonectlStopPoints) GTEST_SKIP() << kNoStopPoints;
   ASSERT_EQ(run({"create", "a", "--nodes", "2-3"}).exit_status, 0);
   ::setenv("SOFTZONE_TEST_STOP_AT", "resize.shrink", 1);
   Outcome killed = run({"resize", "a", "--nodes", "3"});
@@ -114,6 +115,7 @@ TEST_P(PartitionRecoveryTest, AResizeKilledAfterItsShrinkStillChecksTheReleasedN
 // The journal records the cgroup parent: a create under a delegated parent, killed before the
 // state file existed, is completed there even when the next run has no SOFTZONE_CGROUP_PARENT.
 TEST_P(PartitionRecoveryTest, RecoveryUsesTheJournalsCgroupParent) {
+  if (!kZonectlStopPoints) GTEST_SKIP() << kNoStopPoints;
   ::setenv("SOFTZONE_CGROUP_PARENT", "deleg/sz", 1);
   ::setenv("SOFTZONE_TEST_STOP_AT", "create.cgroup", 1);
   Outcome killed = run({"create", "b", "--nodes", "4"});

@@ -3,8 +3,10 @@
 # and archive cache the image keeps (make-rootfs.sh). Then, as an admin would: the installed
 # tools, manual page, example and units; softzone-apply.service makes the demo's partitions;
 # zoned.service runs them under systemd (READY and STATUS, /metrics on loopback, a refused reload,
-# a restart after a crash, a clean stop); and the GRUB drop-in from `zonectl plan --format grub`
-# gives grub-mkconfig's kernel line the numa=fake= this guest booted with.
+# a restart after a crash, a clean stop); Debian's prometheus-node-exporter serves zoned's
+# textfile on 127.0.0.1:9100 (promtool checks what it served on the host); and the GRUB drop-in
+# from `zonectl plan --format grub` gives grub-mkconfig's kernel line the numa=fake= this guest
+# booted with.
 . /tests/lib.sh
 CG=/sys/fs/cgroup
 debs=/mnt/disk/payload/debs
@@ -115,6 +117,57 @@ grep '^softzone_nodes{' /tmp/metrics.txt
 grep -q '^softzone_nodes{zone="web"} [1-9]' /tmp/metrics.txt || fail "/metrics has no nodes for web"
 grep -q '^softzone_zoned_samples_total' "$textfile" || fail "the textfile has no samples counter"
 cp /tmp/metrics.txt "$SOFTZONE_OUT/metrics.txt"
+
+step "prometheus-node-exporter serves zoned's textfile on 127.0.0.1:9100"
+# Debian's package, in the image but not enabled (make-rootfs.sh); its textfile collector reads
+# /var/lib/prometheus/node-exporter/*.prom by default, where the spec put zoned's textfile. It
+# listens on every address by default: bound to loopback here, as zoned's /metrics is.
+installed prometheus-node-exporter || fail "prometheus-node-exporter is not in the image"
+exporter=prometheus-node-exporter.service
+expect_eq "$exporter enabled" disabled "$(systemctl is-enabled $exporter || true)"
+echo 'ARGS="--web.listen-address=127.0.0.1:9100"' >/etc/default/prometheus-node-exporter
+start=$(seconds)
+systemctl enable --now --quiet $exporter
+tries=600
+until busybox wget -q -O /tmp/node-exporter.prom http://127.0.0.1:9100/metrics 2>/dev/null; do
+  tries=$((tries - 1))
+  [ "$tries" -gt 0 ] || fail "node-exporter does not answer on 127.0.0.1:9100 60 s after it started: $(systemctl status --no-pager $exporter)"
+  sleep 0.1
+done
+echo "node-exporter answered $(elapsed "$start" "$(seconds)") s after systemctl start (under emulation)"
+exporter_pid=$(systemctl show -P MainPID $exporter)
+tr '\0' ' ' </proc/"$exporter_pid"/cmdline
+echo
+expect_eq "node-exporter's user" prometheus "$(stat -c %U /proc/"$exporter_pid")"
+# Listening sockets on port 9100 (0x238C) over IPv4 and IPv6: 127.0.0.1 only.
+tables=/proc/net/tcp
+[ ! -e /proc/net/tcp6 ] || tables="$tables /proc/net/tcp6"
+expect_eq "sockets listening on port 9100" 0100007F:238C \
+  "$(awk '$4 == "0A" && $2 ~ /:238C$/ { print $2 }' $tables)"
+start=$(seconds)
+busybox wget -q -O /tmp/node-exporter.prom http://127.0.0.1:9100/metrics || fail "a second scrape of node-exporter failed"
+echo "one scrape: $(elapsed "$start" "$(seconds)") s, $(grep -c '^[a-z]' /tmp/node-exporter.prom) samples"
+cp /tmp/node-exporter.prom "$SOFTZONE_OUT/node-exporter.prom"
+grep '^node_textfile' /tmp/node-exporter.prom
+grep -q '^node_textfile_scrape_error 0$' /tmp/node-exporter.prom || fail "node-exporter could not read the textfile"
+grep -q "^node_textfile_mtime_seconds{file=\"[^\"]*softzone.prom\"}" /tmp/node-exporter.prom ||
+  fail "node-exporter did not read softzone.prom"
+grep '^softzone_nodes{' /tmp/node-exporter.prom
+# Each partition's nodes as its cgroup holds them, and the same zones as zoned's own textfile.
+count_nodes() { echo "$1" | tr ',' '\n' | awk -F- 'NF == 2 { n += $2 - $1 + 1 } NF == 1 && $1 != "" { n++ } END { print n + 0 }'; }
+for name in web batch; do
+  nodes=$(count_nodes "$(cat "$CG/$parent/$name/cpuset.mems")")
+  grep -q "^softzone_nodes{zone=\"$name\"} $nodes\$" /tmp/node-exporter.prom ||
+    fail "node-exporter does not serve softzone_nodes{zone=\"$name\"} $nodes"
+done
+zones() { sed -n 's/^softzone_nodes{zone="\([^"]*\)"}.*/\1/p' "$1" | sort | tr '\n' ' '; }
+expect_eq "zones served by node-exporter" "$(zones "$textfile")" "$(zones /tmp/node-exporter.prom)"
+# Families with samples: node-exporter serves no family that has none.
+families() { sed -n 's/^\(softzone_[a-z0-9_]*\)[{ ].*/\1/p' "$1" | sort -u | tr '\n' ' '; }
+[ -n "$(families "$textfile")" ] || fail "no softzone_ samples in $textfile"
+expect_eq "softzone_ families served by node-exporter" "$(families "$textfile")" \
+  "$(families /tmp/node-exporter.prom)"
+echo "node-exporter serves $(families /tmp/node-exporter.prom | wc -w) softzone_ families for zones $(zones /tmp/node-exporter.prom)"
 
 step "systemctl reload zoned with a broken spec: refused, zoned keeps running"
 cp /etc/softzone/softzone.ini /tmp/good.ini
