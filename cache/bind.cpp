@@ -302,6 +302,10 @@ class Binder {
         dropWindow(pending, std::move(looked).error());
         continue;
       }
+      if (!options_.populate) {
+        pending.missing.clear();  // nothing is read in: counted as not cached
+        continue;
+      }
       auto read_start = Clock::now();
       pending.window.startReading(pending.missing,
                                   readaheadBytes(*group_files_[pending.file].file));
@@ -576,6 +580,11 @@ class Binder {
         continue;
       }
       bool asked_to_move = page.moved_status != kStatusUnset;
+      if (!options_.populate && !page.cached_before && !asked_to_move &&
+          page.node_after == detail::kNotCached) {
+        ++report_.pages_not_cached;
+        continue;
+      }
       int final_node = asked_to_move ? page.moved_status : page.node_after;
       if (final_node >= 0 && targets.contains(final_node)) {
         if (asked_to_move && page.cached_before) {

@@ -104,7 +104,8 @@ class Walker {
       return;
     }
     auto size = static_cast<uint64_t>(st.st_size);
-    walk_.files.push_back({path, dir, std::move(name), st.st_dev, st.st_ino, size});
+    int64_t changed_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    walk_.files.push_back({path, dir, std::move(name), st.st_dev, st.st_ino, size, changed_ns});
     walk_.size_bytes += size;
   }
 

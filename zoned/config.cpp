@@ -140,13 +140,34 @@ Problem setSizeOrPercent(std::string_view value, SizeOrPercent& out) {
   return std::nullopt;
 }
 
+// 0 turns the keeper off; otherwise a check at most every 100ms (each one walks the trees).
+Problem setBindCheck(std::string_view value, int64_t& out) {
+  auto ms = value == "0" ? std::optional<int64_t>(0) : duration(value);
+  if (!ms) return std::string(kDurationExpected) + ", or 0 for off";
+  if (*ms != 0 && (*ms < kMinBindCheckMs || *ms > kHourMs)) {
+    return "expected 0 (off) or " + formatDuration(kMinBindCheckMs) + " to " +
+           formatDuration(kHourMs);
+  }
+  out = *ms;
+  return std::nullopt;
+}
+
+Problem setBindCheckPages(std::string_view value, uint64_t& out) {
+  auto pages = parseNumber<uint64_t>(value);
+  if (!pages || *pages < 1 || *pages > kMaxBindCheckPages) {
+    return "expected a whole number of pages from 1 to " + std::to_string(kMaxBindCheckPages);
+  }
+  out = *pages;
+  return std::nullopt;
+}
+
 // One row per key: its name and how its value lands in the config.
 struct KeyRule {
   std::string_view name;
   Problem (*apply)(std::string_view value, ZonedConfig& config);
 };
 
-constexpr std::array<KeyRule, 16> kKeys = {{
+constexpr std::array<KeyRule, 18> kKeys = {{
     {"interval", [](std::string_view v,
                     ZonedConfig& c) { return setDuration(v, 10, 10 * kMinuteMs, c.interval_ms); }},
     {"cooldown",
@@ -189,6 +210,10 @@ constexpr std::array<KeyRule, 16> kKeys = {{
      [](std::string_view v, ZonedConfig& c) {
        return setDuration(v, kMinStallWindowMs, kMaxStallWindowMs, c.stall_window_ms);
      }},
+    {"bind_check",
+     [](std::string_view v, ZonedConfig& c) { return setBindCheck(v, c.bind_check_ms); }},
+    {"bind_check_pages",
+     [](std::string_view v, ZonedConfig& c) { return setBindCheckPages(v, c.bind_check_pages); }},
 }};
 
 const KeyRule* findRule(std::string_view key) {

@@ -21,6 +21,7 @@
 #include "softzone/zoned/metrics_server.h"
 #include "softzone/zoned/sampler.h"
 #include "softzone/zoned/service_notify.h"
+#include "softzone/zoned/shared_keeper.h"
 #include "softzone/zoned/stall_triggers.h"
 #include "softzone/zoned/state.h"
 #include "softzone/zoned/state_file.h"
@@ -107,7 +108,8 @@ class Daemon {
         signals_(std::move(signals)),
         server_(std::move(server)),
         out_(out),
-        log_(log) {}
+        log_(log),
+        keeper_(fs, options.dry_run, out, log) {}
 
   int run() {
     log_ << "zoned: started: " << spec_.spec.partitions.size() << " partitions in "
@@ -131,7 +133,10 @@ class Daemon {
     }
     checkNotified(notifier_.stopping());
     log_ << "zoned: stopped\n";
-    return options_.once && (counters_.sample_failures > 0 || counters_.move_failures > 0) ? 1 : 0;
+    return options_.once &&
+                   (counters_.sample_failures > 0 || counters_.move_failures > 0 || keeper_failed_)
+               ? 1
+               : 0;
   }
 
  private:
@@ -159,9 +164,17 @@ class Daemon {
     bool acted = false;
     for (const Decision& d : result.decisions) acted |= handle(d);
     counters_.last_sample_seconds = static_cast<double>(bootClockMs() - start) / 1000.0;
+    keepSharedZoneBound();
     publishMetrics(&*input);
     forgetCalmReasons(result.decisions);
     return acted || (options_.once && !result.decisions.empty());
+  }
+
+  // After the partitions' moves: pages of the shared zone's trees back on its nodes when a check
+  // is due (shared_keeper.cpp). The shared zone's nodes are the session's, read this sample.
+  void keepSharedZoneBound() {
+    keeper_failed_ |= !keeper_.checkIfDue(bootClockMs(), session_.zones, spec_.spec, spec_.config,
+                                          counters_.keeper);
   }
 
   // The trigger events since the previous sample go with this one, and into the counters.
@@ -349,6 +362,8 @@ class Daemon {
   std::vector<Move> failed_;
   std::map<std::string, LoggedReason, std::less<>> logged_reasons_;
   bool metrics_failed_ = false;
+  SharedKeeper keeper_;
+  bool keeper_failed_ = false;
 };
 
 Status checkCanAct(const DaemonOptions& options, const FsRoot& fs) {

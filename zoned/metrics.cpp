@@ -40,6 +40,12 @@ class Exposition {
   void zoneValue(std::string_view zone, double value) {
     text_ += name_ + "{zone=\"" + labelValue(zone) + "\"} " + number(value) + "\n";
   }
+  // A second label next to `zone`.
+  void zoneValue(std::string_view zone, std::string_view label, std::string_view label_value,
+                 double value) {
+    text_ += name_ + "{zone=\"" + labelValue(zone) + "\"," + std::string(label) + "=\"" +
+             labelValue(label_value) + "\"} " + number(value) + "\n";
+  }
   std::string take() { return std::move(text_); }
 
  private:
@@ -173,6 +179,39 @@ void zonedCounters(Exposition& out, const ZonedCounters& c) {
   out.value(c.last_sample_seconds);
 }
 
+// The shared zone's keeper: what its checks looked at, moved back and could not.
+void keeperCounters(Exposition& out, const KeeperCounters& k) {
+  constexpr std::string_view kShared = "shared";
+  out.family("softzone_zoned_bind_checks_total", "counter",
+             "Checks of the shared zone's bound trees (bind_check).");
+  out.zoneValue(kShared, static_cast<double>(k.checks));
+  out.family("softzone_zoned_bind_files_checked_total", "counter",
+             "Files of the bound trees whose cached pages a check looked at.");
+  out.zoneValue(kShared, static_cast<double>(k.files_checked));
+  out.family("softzone_zoned_bind_pages_moved_total", "counter",
+             "Cached pages of the bound trees found off the shared zone and moved back, by node.");
+  for (const auto& [node, n] : k.pages_moved) {
+    out.zoneValue(kShared, "node", std::to_string(node), static_cast<double>(n));
+  }
+  out.family("softzone_zoned_bind_pages_failed_total", "counter",
+             "Cached pages of the bound trees found off the shared zone and not moved.");
+  out.zoneValue(kShared, static_cast<double>(k.pages_failed));
+  out.family("softzone_zoned_bind_failures_total", "counter",
+             "Files that could not be looked at or wholly moved, and walks or checks that "
+             "failed, by reason.");
+  for (const auto& [reason, n] : k.failures) {
+    out.zoneValue(kShared, "reason", reason, static_cast<double>(n));
+  }
+  out.family("softzone_zoned_bind_files", "gauge", "Files in the bound trees at the last walk.");
+  out.zoneValue(kShared, static_cast<double>(k.files));
+  out.family("softzone_zoned_bind_changed_files_left", "gauge",
+             "New or changed files the last check left for the next (over bind_check_pages).");
+  out.zoneValue(kShared, static_cast<double>(k.changed_files_left));
+  out.family("softzone_zoned_last_bind_check_duration_seconds", "gauge",
+             "How long the last check of the bound trees took.");
+  out.zoneValue(kShared, k.last_check_seconds);
+}
+
 }  // namespace
 
 std::string formatMetrics(const PolicyInput* sample, const ZonedState& state,
@@ -185,6 +224,7 @@ std::string formatMetrics(const PolicyInput* sample, const ZonedState& state,
     loanGauges(out, sample->partitions, state);
   }
   zonedCounters(out, counters);
+  keeperCounters(out, counters.keeper);
   return out.take();
 }
 

@@ -34,6 +34,10 @@ struct TreeFile {
   dev_t device = 0;  // what the walk saw; the open file must still be this inode
   ino_t inode = 0;
   uint64_t size_bytes = 0;
+  // The inode's last change (st_ctim) as the walk saw it, in ns: a write, truncate, chmod or
+  // rename sets it, and unlike the mtime no owner can set it back (zoned's keeper looks again
+  // at a file whose size or change time moved).
+  int64_t changed_ns = 0;
 };
 
 struct TreeWalk {
@@ -213,16 +217,21 @@ struct BindOptions {
   // Where each group's holder goes when the group is done, still exiting; nullptr: bindFiles
   // waits for them before it returns.
   ExitingHolders* exiting = nullptr;
+  // Off: only pages already cached are looked at and moved; pages not cached are left so and
+  // counted in pages_not_cached (zoned's keeper: keeping a tree where it belongs must not read
+  // back in what the kernel reclaimed).
+  bool populate = true;
 };
 
 struct BindReport {
   uint64_t files = 0;
   uint64_t size_bytes = 0;
-  uint64_t pages = 0;            // pages the files span
-  uint64_t pages_in_place = 0;   // cached on a target node before
-  uint64_t pages_populated = 0;  // not cached before, read in by the bound worker
-  uint64_t pages_migrated = 0;   // cached elsewhere before, moved to a target
-  uint64_t pages_failed = 0;     // not on a target node afterwards
+  uint64_t pages = 0;             // pages the files span
+  uint64_t pages_in_place = 0;    // cached on a target node before
+  uint64_t pages_populated = 0;   // not cached before, read in by the bound worker
+  uint64_t pages_migrated = 0;    // cached elsewhere before, moved to a target
+  uint64_t pages_failed = 0;      // not on a target node afterwards
+  uint64_t pages_not_cached = 0;  // left out of the cache (BindOptions::populate off)
   std::map<FailReason, uint64_t> failed_by_reason;
   std::vector<FileFailure> file_failures;  // files skipped or not wholly placed, with why
   std::map<int, uint64_t> migrated_to;     // target node -> pages moved there

@@ -57,7 +57,16 @@ struct ZonedConfig {
   // samples. 0 turns it off. The kernel takes windows of 500ms to 10s.
   int64_t stall_trigger_ms = 100;
   int64_t stall_window_ms = 1000;
+  // The shared zone's keeper: every bind_check (0: never) it walks the [shared] bind trees and
+  // moves their cached pages found off the shared zone's nodes back there, looking at new and
+  // changed files first and at most bind_check_pages pages of file (64 MiB; each file counts
+  // kFileCostPages more) per check.
+  int64_t bind_check_ms = 10000;
+  uint64_t bind_check_pages = 16384;
 };
+
+inline constexpr int64_t kMinBindCheckMs = 100;
+inline constexpr uint64_t kMaxBindCheckPages = uint64_t{1} << 24;
 
 inline constexpr int64_t kMinStallWindowMs = 500;
 inline constexpr int64_t kMaxStallWindowMs = 10000;

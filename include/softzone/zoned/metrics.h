@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "softzone/zoned/bind_check.h"
 #include "softzone/zoned/policy.h"
 #include "softzone/zoned/state.h"
 
@@ -23,6 +24,7 @@ struct ZonedCounters {
   std::map<std::string, uint64_t, std::less<>> nodes_released;
   std::map<std::string, uint64_t, std::less<>> stall_events;  // PSI trigger events, by partition
   double last_sample_seconds = 0;  // how long the last sample and decision took
+  KeeperCounters keeper;           // the shared zone's keeper (bind_check)
 };
 
 // The exposition text. `sample` is the last successful one (nullptr: none yet, only zoned's own

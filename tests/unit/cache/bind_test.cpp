@@ -245,6 +245,37 @@ TEST_F(BindTest, ColdFilesAreReadInAndCachedOnesMovedInOneGroup) {
   EXPECT_GT(report.read_ms, 0.0);
 }
 
+TEST_F(BindTest, WithoutPopulatingOnlyCachedPagesMoveAndTheRestStayOut) {
+  // zoned's keeper: a file evicted stays evicted; the cached ones around it are moved.
+  std::vector<TreeFile> files = {makeFile("a", 8), makeFile("b", 24), makeFile("c", 16)};
+  {
+    int fd = ::open(files[1].path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+  BindOptions opts = options(NodeSet::of({1}));
+  opts.populate = false;
+  BindReport report = bindFiles(files, opts);
+  EXPECT_FALSE(report.stopped_by);
+  EXPECT_EQ(report.pages_migrated, 24u);  // a and c
+  EXPECT_EQ(report.pages_populated, 0u);
+  EXPECT_EQ(report.pages_failed, 0u);
+  EXPECT_EQ(report.pages_migrated + report.pages_not_cached, 48u);
+  EXPECT_TRUE(report.complete());
+  {
+    int fd = ::open(files[1].path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    auto cached = cacheStatOf(fd);
+    ::close(fd);
+    // Where the filesystem honoured DONTNEED, b is still out of the cache (nothing read it in).
+    if (report.pages_not_cached == 24u && cached) {
+      EXPECT_EQ(cached->cached_pages, 0u);
+    }
+  }
+}
+
 TEST_F(BindTest, PagesTheKernelWillNotMoveAreCountedWithTheirReason) {
   std::vector<TreeFile> files = {makeFile("busy", 8)};
   kernel_.failPagesWith(EBUSY);

@@ -88,6 +88,8 @@ TEST(ZonedConfigTest, NoSectionGivesTheDefaults) {
   EXPECT_EQ(read->config.headroom.of(1000), 0u);   // off
   EXPECT_EQ(read->config.stall_trigger_ms, 100);
   EXPECT_EQ(read->config.stall_window_ms, 1000);
+  EXPECT_EQ(read->config.bind_check_ms, 10000);
+  EXPECT_EQ(read->config.bind_check_pages, 16384u);
 }
 
 TEST(ZonedConfigTest, TheSpecReaderKeepsTheSectionsLinesForZoned) {
@@ -147,7 +149,10 @@ INSTANTIATE_TEST_SUITE_P(
         GoodValue{"idle_for", "0ms"}, GoodValue{"free_low", "0"}, GoodValue{"free_low", "1.5G"},
         GoodValue{"headroom", "100%"}, GoodValue{"headroom", "0.5%"},
         GoodValue{"stall_trigger", "0ms"}, GoodValue{"stall_trigger", "999ms"},
-        GoodValue{"stall_window", "500ms"}, GoodValue{"stall_window", "10s"}));
+        GoodValue{"stall_window", "500ms"}, GoodValue{"stall_window", "10s"},
+        GoodValue{"bind_check", "0"}, GoodValue{"bind_check", "0s"},
+        GoodValue{"bind_check", "100ms"}, GoodValue{"bind_check", "60m"},
+        GoodValue{"bind_check_pages", "1"}, GoodValue{"bind_check_pages", "16777216"}));
 
 struct BadValue {
   const char* name;
@@ -228,7 +233,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"stall_trigger_no_unit", "stall_trigger", "100", "duration like 500ms"},
         BadValue{"stall_trigger_long", "stall_trigger", "11s", "expected 0ms to 10s"},
         BadValue{"stall_window_short", "stall_window", "499ms", "expected 500ms to 10s"},
-        BadValue{"stall_window_long", "stall_window", "11s", "expected 500ms to 10s"}),
+        BadValue{"stall_window_long", "stall_window", "11s", "expected 500ms to 10s"},
+        BadValue{"bind_check_no_unit", "bind_check", "10", "duration like 500ms"},
+        BadValue{"bind_check_short", "bind_check", "99ms", "expected 0 (off) or 100ms to 60m"},
+        BadValue{"bind_check_long", "bind_check", "61m", "expected 0 (off) or 100ms to 60m"},
+        BadValue{"bind_check_words", "bind_check", "off", "or 0 for off"},
+        BadValue{"bind_check_pages_zero", "bind_check_pages", "0", "from 1 to 16777216"},
+        BadValue{"bind_check_pages_big", "bind_check_pages", "16777217", "from 1 to 16777216"},
+        BadValue{"bind_check_pages_size", "bind_check_pages", "64M", "whole number of pages"}),
     [](const auto& test) { return std::string(test.param.name); });
 
 TEST(ZonedConfigTest, RefusesAnUnknownKeyNamingTheKnownOnes) {

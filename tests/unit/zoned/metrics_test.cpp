@@ -88,6 +88,26 @@ TEST(ZonedMetricsTest, WithoutASampleOnlyZonedsOwnCountersAreWritten) {
   EXPECT_THAT(text, Not(HasSubstr("softzone_nodes")));
 }
 
+TEST(ZonedMetricsTest, TheKeepersCountersCarryTheSharedZoneAndANodeOrReason) {
+  ZonedCounters counters;
+  counters.keeper.checks = 4;
+  counters.keeper.pages_moved = {{1, 2631}, {2, 2764}};
+  counters.keeper.failures["busy"] = 2;
+  counters.keeper.files = 23;
+  counters.keeper.last_check_seconds = 0.25;
+  std::string text = formatMetrics(nullptr, {}, counters);
+  EXPECT_THAT(text, HasSubstr("softzone_zoned_bind_checks_total{zone=\"shared\"} 4\n"));
+  EXPECT_THAT(
+      text, HasSubstr("softzone_zoned_bind_pages_moved_total{zone=\"shared\",node=\"1\"} 2631\n"));
+  EXPECT_THAT(
+      text, HasSubstr("softzone_zoned_bind_pages_moved_total{zone=\"shared\",node=\"2\"} 2764\n"));
+  EXPECT_THAT(text,
+              HasSubstr("softzone_zoned_bind_failures_total{zone=\"shared\",reason=\"busy\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("softzone_zoned_bind_files{zone=\"shared\"} 23\n"));
+  EXPECT_THAT(text,
+              HasSubstr("softzone_zoned_last_bind_check_duration_seconds{zone=\"shared\"} 0.25\n"));
+}
+
 TEST(ZonedMetricsTest, LabelValuesAreEscaped) {
   PolicyInput input;
   PartitionSample odd;
