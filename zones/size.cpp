@@ -106,7 +106,7 @@ class SizeParser {
     if (decimalSuffix(suffix)) {
       const std::string number(text_.substr(0, pos));
       const char letter = upper(suffix[0]);
-      return fail("sizes are binary (1M is 1048576 bytes) and " + quoteInput(suffix) +
+      return fail("sizes are binary, 1M = 1048576 bytes, and " + quoteInput(suffix) +
                   " reads as decimal; write " + number + letter + " or " + number + letter + "iB");
     }
     std::optional<int> shift = suffixShift(suffix);
@@ -183,9 +183,8 @@ Result<uint64_t> parseMemorySize(std::string_view text, std::string_view what) {
   std::string_view body = trimSpaces(text);
   if (bytes != 0 && countDigits(body, 0) == body.size()) {
     return badInput(std::string(what) + " " + quoteInput(body) +
-                    ": a size needs a unit (a bare number would be bytes); write " +
-                    std::string(body) + "M, " + std::string(body) + "G or " + std::string(body) +
-                    "B");
+                    ": a bare number would be bytes; write " + std::string(body) + "M, " +
+                    std::string(body) + "G or " + std::string(body) + "B");
   }
   return bytes;
 }

@@ -295,14 +295,14 @@ TEST(SpecTest, ABareNumberOrADecimalUnitIsRefused) {
   ASSERT_FALSE(bare);
   EXPECT_TRUE(bare.error().isBadInput());
   EXPECT_EQ(bare.error().message(),
-            "web.ini:2: [partition.web] memory = \"96\": expected a size like 512M or 1.5G (a size "
-            "needs a unit (a bare number would be bytes); write 96M, 96G or 96B)");
+            "web.ini:2: [partition.web] memory = \"96\": expected a size like 512M or 1.5G (a bare "
+            "number would be bytes; write 96M, 96G or 96B)");
   for (const char* line : {"reserve = 1024", "node_size = 64", "kernel_image = 100"}) {
     SCOPED_TRACE(line);
     auto spec =
         parseSpec("[machine]\n" + std::string(line) + "\n[partition.web]\nmemory = 1G\n", "m.ini");
     ASSERT_FALSE(spec);
-    EXPECT_THAT(spec.error().message(), HasSubstr("a size needs a unit"));
+    EXPECT_THAT(spec.error().message(), HasSubstr("a bare number would be bytes"));
   }
   auto decimal = parseSpec("[partition.web]\nmemory = 512MB\n", "web.ini");
   ASSERT_FALSE(decimal);

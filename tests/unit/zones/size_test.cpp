@@ -59,7 +59,7 @@ TEST(ParseSize, DecimalLookingUnitsAreRefusedWithTheBinaryForms) {
     EXPECT_THAT(bytes.error().message(), ::testing::HasSubstr("sizes are binary"));
   }
   EXPECT_EQ(parseSize("512MB", "memory").error().message(),
-            "memory \"512MB\": sizes are binary (1M is 1048576 bytes) and \"MB\" reads as decimal; "
+            "memory \"512MB\": sizes are binary, 1M = 1048576 bytes, and \"MB\" reads as decimal; "
             "write 512M or 512MiB");
   EXPECT_EQ(*parseSize("128m"), 128 * kMiB);  // lowercase is the same binary unit
 }
@@ -70,8 +70,7 @@ TEST(ParseMemorySize, ABareNumberNeedsAUnit) {
   ASSERT_FALSE(bare);
   EXPECT_TRUE(bare.error().isBadInput());
   EXPECT_EQ(bare.error().message(),
-            "memory \"96\": a size needs a unit (a bare number would be bytes); write 96M, 96G or "
-            "96B");
+            "memory \"96\": a bare number would be bytes; write 96M, 96G or 96B");
   EXPECT_EQ(*parseMemorySize("0"), 0u);  // nothing is nothing in any unit
   EXPECT_EQ(*parseMemorySize("96B"), 96u);
   EXPECT_EQ(*parseMemorySize("96M"), 96 * kMiB);
