@@ -118,6 +118,20 @@ nlohmann::json physicalToJson(const PlannedPhysical& p) {
   };
 }
 
+// Two decimals of `unit`, rounded half up ("22.13G"): for sizes no short exact form shows.
+std::string roundedSize(uint64_t bytes, uint64_t unit, char letter) {
+  uint64_t whole = bytes / unit;
+  uint64_t hundredths = (bytes % unit * 100 + unit / 2) / unit;  // bytes % unit < 2^40
+  if (hundredths == 100) {
+    ++whole;
+    hundredths = 0;
+  }
+  // 1023.999M rounds to 1024.00M: say 1.00G instead.
+  if (whole == 1024 && letter != 'T') return std::string("1.00") + (letter == 'M' ? 'G' : 'T');
+  return std::to_string(whole) + "." + (hundredths < 10 ? "0" : "") + std::to_string(hundredths) +
+         letter;
+}
+
 }  // namespace
 
 std::string readableSize(uint64_t bytes) {
@@ -125,7 +139,13 @@ std::string readableSize(uint64_t bytes) {
   for (const auto& [unit, letter] : kUnits) {
     if (bytes < unit || bytes % unit == 0) continue;
     // Exact in hundredths of the unit: whole, then one or two decimals without trailing zeros.
-    if (bytes > std::numeric_limits<uint64_t>::max() / 100 || bytes * 100 % unit != 0) break;
+    // Otherwise whole megabytes stay exact ("1100M": close sizes compared in one message must
+    // not round to the same text), and finer ones are rounded to hundredths, so a message or
+    // table does not mix "24683748K" with "22.13G".
+    if (bytes > std::numeric_limits<uint64_t>::max() / 100 || bytes * 100 % unit != 0) {
+      if (bytes % kMiB == 0) break;
+      return roundedSize(bytes, unit, letter);
+    }
     uint64_t hundredths = bytes * 100 / unit;
     std::string text = std::to_string(hundredths / 100) + "." +
                        std::to_string(hundredths % 100 / 10) +

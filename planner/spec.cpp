@@ -341,7 +341,7 @@ class SpecBuilder {
   }
 
   Result<uint64_t> size(const KeyLine& key) const {
-    auto bytes = parseSize(key.value, key.key);
+    auto bytes = parseMemorySize(key.value, key.key);
     if (bytes) return bytes;
     std::string detail = detailOf(bytes.error(), key.key, key.value);
     return fail(key, std::string(kSizeExpected) + (detail.empty() ? "" : " (" + detail + ")"));

@@ -53,9 +53,9 @@ std::string describeAction(const cpuset::ApplyAction& action) {
 
 Status cmdApply(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("apply options");
-  options.add_options()                                                                          //
-      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file (INI)")  //
-      ("dry-run", po::bool_switch(), "print what would change, change nothing")                  //
+  options.add_options()                                                                    //
+      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file")  //
+      ("dry-run", po::bool_switch(), "print what would change, change nothing")            //
       ("prune", po::bool_switch(), "destroy live partitions the spec does not name");
   addPlannerOptions(options);
   po::positional_options_description positional;

@@ -293,7 +293,7 @@ Status checkLockLimit(const po::variables_map& values, const Placement& placemen
   uint64_t limit = placement.total_bytes / kDefaultLockShareDivisor;
   std::string whose = "half of the " + formatSize(placement.total_bytes) + " of " + where;
   if (values.count("lock-limit") > 0) {
-    SZ_TRY(given, parseSize(values["lock-limit"].as<std::string>(), "--lock-limit"));
+    SZ_TRY(given, parseMemorySize(values["lock-limit"].as<std::string>(), "--lock-limit"));
     limit = given;
     whose = "--lock-limit";
   }

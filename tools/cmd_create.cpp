@@ -48,7 +48,7 @@ Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(nodes, parseList(values["nodes"].as<std::string>(), "--nodes"));
     request.nodes = nodes;
   } else {
-    SZ_TRY(bytes, parseSize(values["size"].as<std::string>(), "--size"));
+    SZ_TRY(bytes, parseMemorySize(values["size"].as<std::string>(), "--size"));
     size = bytes;
   }
   if (values.count("cpus") > 0) {
@@ -58,7 +58,7 @@ Status cmdCreate(Context& ctx, const std::vector<std::string>& args) {
   request.mem_hardwall = values["mem-hardwall"].as<bool>();
   for (const char* key : {"min", "max"}) {
     if (values.count(key) == 0) continue;
-    SZ_TRY(bytes, parseSize(values[key].as<std::string>(), std::string("--") + key));
+    SZ_TRY(bytes, parseMemorySize(values[key].as<std::string>(), std::string("--") + key));
     (std::string(key) == "min" ? request.min_bytes : request.max_bytes) = bytes;
   }
   SZ_TRY(session, openPartitionSession(ctx, true));

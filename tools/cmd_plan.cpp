@@ -20,7 +20,8 @@ Result<PlanFormat> parsePlanFormat(const std::string& text) {
   return badInput("--format " + quoteInput(text) + ": expected text, json, cmdline or grub");
 }
 
-void printPlan(Context& ctx, PlanFormat format, const MachineSource& source, const planner::Plan& plan) {
+void printPlan(Context& ctx, PlanFormat format, const MachineSource& source,
+               const planner::Plan& plan) {
   switch (format) {
     case PlanFormat::kCmdline:
       // Exactly one line, the parameter: scripts paste it into a boot loader as is.
@@ -39,7 +40,8 @@ void printPlan(Context& ctx, PlanFormat format, const MachineSource& source, con
     }
     case PlanFormat::kText:
       ctx.out << "machine: " << source.description << ": " << describeMachine(source.machine)
-              << "\n" << planner::formatPlanText(plan);
+              << "\n"
+              << planner::formatPlanText(plan);
       return;
   }
 }
@@ -48,19 +50,21 @@ void printPlan(Context& ctx, PlanFormat format, const MachineSource& source, con
 
 Status cmdPlan(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("plan options");
-  options.add_options()  //
-      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file (INI)")  //
+  options.add_options()                                                                    //
+      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file")  //
       ("format", po::value<std::string>()->value_name("FORMAT"),
        "text (default), json, cmdline (one line: the numa=fake= parameter) or grub (a drop-in for "
        "/etc/default/grub.d/)")  //
       ("machine", po::value<std::string>()->value_name("FILE"),
-       "plan for the machine an hwloc XML (lstopo FILE.xml) or `zonectl --json topology` describes, "
+       "plan for the machine an hwloc XML (lstopo FILE.xml) or `zonectl --json topology` "
+       "describes, "
        "not the running one");
   addPlannerOptions(options);
   po::positional_options_description positional;
   positional.add("spec", 1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "plan", "SPEC", options, positional, args, values)) return {};
+  if (!parseVerbOptions(ctx, "plan", "SPEC [options]", options, positional, args, values))
+    return {};
 
   std::string format_name = values.count("format") > 0 ? values["format"].as<std::string>()
                                                        : (ctx.json ? "json" : "text");
@@ -71,8 +75,19 @@ Status cmdPlan(Context& ctx, const std::vector<std::string>& args) {
                                             : runningMachine(ctx);
   if (!source) return std::move(source).error();
   if (!source->warning.empty()) ctx.err << "zonectl plan: warning: " << source->warning << '\n';
-  SZ_TRY(plan, planner::planZones(source->machine, spec, planner_options));
-  printPlan(ctx, format, *source, plan);
+  if (!source->fake_numa_caution.empty()) {
+    ctx.err << "zonectl plan: warning: " << source->fake_numa_caution << '\n';
+  }
+  auto plan = planner::planZones(source->machine, spec, planner_options);
+  if (!plan && values.count("machine") == 0 && !plan.error().isBadInput()) {
+    // Example specs are sized for other machines than the one at hand.
+    return Error(plan.error().code(),
+                 plan.error().message() +
+                     " (planning for another machine? --machine FILE; examples/machines/ has "
+                     "some)");
+  }
+  if (!plan) return std::move(plan).error();
+  printPlan(ctx, format, *source, *plan);
   return {};
 }
 

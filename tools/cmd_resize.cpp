@@ -36,7 +36,7 @@ Status cmdResize(Context& ctx, const std::vector<std::string>& args) {
     SZ_TRY(parsed, parseList(values["nodes"].as<std::string>(), "--nodes"));
     nodes = parsed;
   } else {
-    SZ_TRY(bytes, parseSize(values["size"].as<std::string>(), "--size"));
+    SZ_TRY(bytes, parseMemorySize(values["size"].as<std::string>(), "--size"));
     size = bytes;
   }
   SZ_TRY(session, openPartitionSession(ctx, true));

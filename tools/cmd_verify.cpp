@@ -13,12 +13,13 @@ namespace po = boost::program_options;
 Status cmdVerify(Context& ctx, const std::vector<std::string>& args) {
   po::options_description options("verify options");
   options.add_options()  //
-      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file (INI)");
+      ("spec", po::value<std::string>()->required()->value_name("SPEC"), "the spec file");
   addPlannerOptions(options);
   po::positional_options_description positional;
   positional.add("spec", 1);
   po::variables_map values;
-  if (!parseVerbOptions(ctx, "verify", "SPEC", options, positional, args, values)) return {};
+  if (!parseVerbOptions(ctx, "verify", "SPEC [options]", options, positional, args, values))
+    return {};
 
   SZ_TRY(planner_options, plannerOptionsFrom(values));
   const std::string& spec_path = values["spec"].as<std::string>();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace softzone::tools {
 namespace po = boost::program_options;
@@ -35,7 +36,8 @@ constexpr std::array kCommands = {
 };
 
 // Adds to a verb's options the global ones it does not define itself, and returns their names.
-std::vector<std::string> addGlobalOptions(po::options_description& options) {
+std::vector<std::string> addGlobalOptions(po::options_description& options,
+                                          po::options_description& shown) {
   po::options_description globals("global options (also accepted before the verb)");
   std::vector<std::string> added;
   const po::options_description all = globalOptions();
@@ -44,7 +46,10 @@ std::vector<std::string> addGlobalOptions(po::options_description& options) {
     globals.add(option);
     added.push_back(option->long_name());
   }
-  if (!added.empty()) options.add(globals);
+  if (!added.empty()) {
+    options.add(globals);
+    shown.add(globals);
+  }
   return added;
 }
 
@@ -101,22 +106,139 @@ const Command* findCommand(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// The names the positional table fills (an unlimited last one once).
+std::vector<std::string> positionalNames(const po::positional_options_description& positional) {
+  std::vector<std::string> names;
+  const unsigned count = std::min(positional.max_total_count(), 64u);
+  for (unsigned i = 0; i < count; ++i) {
+    const std::string& name = positional.name_for_position(i);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+bool isPositional(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// SPEC for a positional argument: its value name, or its name in capitals.
+std::string argumentName(const po::option_description& option) {
+  std::string name = option.format_parameter();
+  if (name.empty() || name == "arg") {
+    name = option.long_name();
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+void printArguments(std::ostream& out, const po::options_description& options,
+                    const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  size_t width = 0;
+  for (const std::string& name : names) {
+    width = std::max(width, argumentName(options.find(name, false)).size());
+  }
+  out << "arguments:\n";
+  for (const std::string& name : names) {
+    const po::option_description& option = options.find(name, false);
+    const std::string shown = argumentName(option);
+    out << "  " << shown << std::string(width - shown.size() + 2, ' ') << option.description()
+        << '\n';
+  }
+  out << '\n';
+}
+
+// A positional argument is not an option: `--spec FILE` is refused as boost refuses any unknown
+// option, and a missing one is named as the argument it is, with the verb's usage.
+void checkPositionals(const po::parsed_options& parsed, const po::options_description& options,
+                      const std::vector<std::string>& names, const po::variables_map& values,
+                      std::string_view verb, std::string_view usage_args) {
+  for (const po::option& option : parsed.options) {
+    if (option.position_key == -1 && isPositional(names, option.string_key)) {
+      throw po::error("unrecognised option '--" + option.string_key + "'");
+    }
+  }
+  for (const std::string& name : names) {
+    const po::option_description& option = options.find(name, false);
+    if (!option.semantic()->is_required() || values.count(name) > 0) continue;
+    throw po::error("missing " + argumentName(option) + " (" + option.description() +
+                    "); usage: zonectl " + std::string(verb) + " " + std::string(usage_args));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Levenshtein distance, with a swap of two neighbours counting one edit (plna -> plan).
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t change = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string unknownCommandMessage(std::string_view name) {
+  // Close: at most 2 edits, and fewer than half the word (so `ls` does not suggest `list`).
+  const Command* best = nullptr;
+  size_t best_distance = 0;
+  for (const Command& command : kCommands) {
+    const size_t distance = editDistance(name, command.name);
+    if (best == nullptr || distance < best_distance) {
+      best = &command;
+      best_distance = distance;
+    }
+  }
+  std::string message = "unknown command '" + std::string(name) + "'";
+  if (best != nullptr && best_distance <= 2 && best_distance * 2 < best->name.size() &&
+      best_distance * 2 < name.size() + 1) {
+    return message + "; did you mean '" + std::string(best->name) +
+           "'? (zonectl --help lists them)";
+  }
+  return message + "; see zonectl --help";
+}
+
 bool parseVerbOptions(Context& ctx, std::string_view verb, std::string_view usage_args,
                       po::options_description& options,
                       const po::positional_options_description& positional,
                       const std::vector<std::string>& args, po::variables_map& values) {
+  const std::vector<std::string> names = positionalNames(positional);
+  // The help lists the positional arguments apart from the options (they are not options).
+  po::options_description shown(std::string(verb) + " options");
+  for (const auto& option : options.options()) {
+    if (!isPositional(names, option->long_name())) shown.add(option);
+  }
   options.add_options()("help,h", "show this help");
-  std::vector<std::string> globals = addGlobalOptions(options);
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
+  shown.add_options()("help,h", "show this help");
+  std::vector<std::string> globals = addGlobalOptions(options, shown);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(options).positional(positional).run();
+  po::store(parsed, values);
   if (values.count("help") > 0) {
     const Command* command = findCommand(verb);
     ctx.out << "usage: zonectl [global options] " << verb;
     if (!usage_args.empty()) ctx.out << ' ' << usage_args;
     ctx.out << "\n";
     if (command != nullptr) ctx.out << command->summary << "\n";
-    ctx.out << "\n" << options;
+    ctx.out << "\n";
+    printArguments(ctx.out, options, names);
+    ctx.out << shown;
     return false;
   }
+  checkPositionals(parsed, options, names, values, verb, usage_args);
   po::notify(values);
   applyGlobalsAfterVerb(ctx, globals, values);
   return true;

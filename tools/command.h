@@ -38,6 +38,9 @@ struct Command {
 // The verbs in the order `zonectl --help` lists them.
 std::span<const Command> commands();
 const Command* findCommand(std::string_view name);
+// "unknown command 'plna'; did you mean 'plan'? (zonectl --help lists them)": the suggestion only
+// when one verb is a small edit away.
+std::string unknownCommandMessage(std::string_view name);
 
 // The global options (--json, --root DIR, --cgroup MODE). zonectl takes them before the verb, and
 // every verb takes them after its name too, except one it defines itself with the same spelling.

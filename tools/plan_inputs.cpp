@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "softzone/zones/hwloc_machine.h"
+#include "softzone/zones/kernel_files.h"
 #include "softzone/zones/topology.h"
 
 namespace softzone::tools {
@@ -37,7 +38,7 @@ Result<MachineSource> machineFromJsonText(const std::string& path, const std::st
   }
   auto machine = planner::machineFromTopologyJson(document);
   if (!machine) return badInput("--machine " + quoteInput(path) + ": " + machine.error().message());
-  return MachineSource{std::move(*machine), path + " (zonectl topology JSON)", ""};
+  return MachineSource{std::move(*machine), path + " (zonectl topology JSON)", "", ""};
 }
 
 Result<MachineSource> machineFromXml(const std::string& path) {
@@ -46,7 +47,7 @@ Result<MachineSource> machineFromXml(const std::string& path) {
   if (machine.physical_nodes.empty()) {
     return badInput("--machine " + quoteInput(path) + ": no NUMA node with memory in it");
   }
-  MachineSource source{std::move(machine), path + " (hwloc XML)", ""};
+  MachineSource source{std::move(machine), path + " (hwloc XML)", "", ""};
   if (hwloc.numbering_has_gaps) {
     // What numa=fake=NU leaves in an XML: hwloc shows one fake node per physical node.
     source.warning = "NUMA node numbers in " + path +
@@ -85,13 +86,34 @@ Result<planner::PlannerOptions> plannerOptionsFrom(const po::variables_map& valu
   return options;
 }
 
+namespace {
+
+// Whether the kernel that would boot with the plan honours numa=fake=: its build config says.
+std::string fakeNumaCaution(const zones::Topology& topology) {
+  if (topology.fakeNumaActive()) return "";  // it honours it now
+  if (topology.config.numa_emu == true) return "";
+  const std::string release =
+      topology.kernel_release.empty() ? "$(uname -r)" : topology.kernel_release;
+  if (topology.config.numa_emu == false) {
+    return "this kernel (" + release + ") is built without " + std::string(kernel::kConfigNumaEmu) +
+           " (" + topology.config_path +
+           "): it would ignore numa=fake=; boot a kernel built with " +
+           std::string(kernel::kConfigNumaEmu) + "=y";
+  }
+  return "could not check that this kernel supports numa=fake= (no readable /boot/config-" +
+         release + "); it needs " + std::string(kernel::kConfigNumaEmu) + "=y";
+}
+
+}  // namespace
+
 Result<MachineSource> runningMachine(const Context& ctx) {
   auto topology = zones::readTopologyAt(ctx.fs);
   if (!topology) return readError(ctx, std::move(topology).error());
   std::string where =
       ctx.fs.isLive() ? "the running machine" : "the machine in " + ctx.fs.rootPath();
   if (!topology->kernel_release.empty()) where += " (" + topology->kernel_release + ")";
-  return MachineSource{planner::machineFromTopology(*topology), where, ""};
+  return MachineSource{planner::machineFromTopology(*topology), where, "",
+                       fakeNumaCaution(*topology)};
 }
 
 Result<MachineSource> machineFromFile(const std::string& path) {

@@ -21,6 +21,9 @@ struct MachineSource {
   planner::Machine machine;
   std::string description;  // "the running machine (6.12.9-amd64)", "machine.xml (hwloc XML)"
   std::string warning;      // "" or a caution about the source
+  // The running machine only: "" or why its kernel may ignore numa=fake= (no CONFIG_NUMA_EMU, or
+  // no readable config to tell). Plans for the running machine warn with it.
+  std::string fake_numa_caution;
 };
 
 // The running machine (through ctx.fs, so --root trees work).

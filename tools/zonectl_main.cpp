@@ -83,7 +83,7 @@ int run(const std::vector<std::string>& args) {
   const std::string& verb = verb_args.front();
   const Command* command = softzone::tools::findCommand(verb);
   if (command == nullptr) {
-    std::cerr << "zonectl: unknown command '" << verb << "'; see zonectl --help\n";
+    std::cerr << "zonectl: " << softzone::tools::unknownCommandMessage(verb) << '\n';
     return kExitUsage;
   }
   auto mode = softzone::cpuset::parseCgroupMode(values["cgroup"].as<std::string>());
@@ -103,7 +103,14 @@ int run(const std::vector<std::string>& args) {
   if (values.count("root") > 0) ctx.globals_before_verb.push_back("root");
   if (!values["cgroup"].defaulted()) ctx.globals_before_verb.push_back("cgroup");
   std::vector<std::string> command_args(verb_args.begin() + 1, verb_args.end());
-  softzone::Status status = command->run(ctx, command_args);
+  softzone::Status status;
+  try {
+    status = command->run(ctx, command_args);
+  } catch (const po::error& error) {
+    // The verb's bad usage: one line naming the verb, exit 2.
+    std::cerr << "zonectl " << verb << ": " << error.what() << '\n';
+    return kExitUsage;
+  }
   if (!status) {
     std::cerr << "zonectl " << verb << ": " << status.error().describe() << '\n';
     return status.error().exitStatus();

@@ -59,19 +59,25 @@ std::optional<uint64_t> fractionBytes(uint64_t fraction, size_t digits, int shif
   return quotient >> excess;
 }
 
-// The unit shift named by a suffix: "" or "B" is bytes, otherwise K/M/G/T/P then "", "B" or
-// "iB", in any case. "MB" means MiB, as in most memory tools: there are no decimal units here.
+// The unit shift named by a suffix: "" or "B" is bytes, otherwise K/M/G/T/P then "" or "iB", in
+// any case. "MB" is refused (decimalSuffix): some read it as 10^6 bytes, softzone's units are
+// binary, and guessing either way silently misplaces memory.
 std::optional<int> suffixShift(std::string_view suffix) {
   if (suffix.empty() || suffix == "B" || suffix == "b") return 0;
   char letter = upper(suffix[0]);
   std::string_view rest = suffix.substr(1);
-  bool tail_ok = rest.empty() || rest == "B" || rest == "b" ||
-                 (rest.size() == 2 && upper(rest[0]) == 'I' && upper(rest[1]) == 'B');
+  bool tail_ok =
+      rest.empty() || (rest.size() == 2 && upper(rest[0]) == 'I' && upper(rest[1]) == 'B');
   if (!tail_ok) return std::nullopt;
   for (const Unit& unit : kUnits) {
     if (unit.letter == letter) return unit.shift;
   }
   return std::nullopt;
+}
+
+// "MB", "gb": a unit letter then B, which reads as decimal to some.
+bool decimalSuffix(std::string_view suffix) {
+  return suffix.size() == 2 && upper(suffix[1]) == 'B' && suffixShift(suffix.substr(0, 1));
 }
 
 class SizeParser {
@@ -97,6 +103,12 @@ class SizeParser {
       return fail("no spaces inside a size (write 512M, not 512 M)");
     }
     if (!suffix.empty() && suffix[0] == '.') return fail("more than one decimal point");
+    if (decimalSuffix(suffix)) {
+      const std::string number(text_.substr(0, pos));
+      const char letter = upper(suffix[0]);
+      return fail("sizes are binary, 1M = 1048576 bytes, and " + quoteInput(suffix) +
+                  " reads as decimal; write " + number + letter + " or " + number + letter + "iB");
+    }
     std::optional<int> shift = suffixShift(suffix);
     if (!shift) return fail("unknown unit " + quoteInput(suffix) + "; use K, M, G, T or P");
     if (frac_digits > 0 && *shift == 0) {
@@ -164,6 +176,17 @@ Result<uint64_t> parseSize(std::string_view text, std::string_view what) {
   std::string_view body = trimSpaces(text);
   if (body.empty()) return badInput(std::string(what) + " is empty; expected a size like 512M");
   return SizeParser(what, body).parse();
+}
+
+Result<uint64_t> parseMemorySize(std::string_view text, std::string_view what) {
+  SZ_TRY(bytes, parseSize(text, what));
+  std::string_view body = trimSpaces(text);
+  if (bytes != 0 && countDigits(body, 0) == body.size()) {
+    return badInput(std::string(what) + " " + quoteInput(body) +
+                    ": a bare number would be bytes; write " + std::string(body) + "M, " +
+                    std::string(body) + "G or " + std::string(body) + "B");
+  }
+  return bytes;
 }
 
 std::string formatSize(uint64_t bytes) {

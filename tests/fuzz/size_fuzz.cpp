@@ -67,6 +67,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(parsed.error().message().rfind("memory", 0) == 0, "errors start with `what`",
           parsed.error().message());
   }
+  // parseMemorySize is parseSize with fewer inputs accepted: what it accepts, parseSize reads the
+  // same; what it refuses is bad input naming `what`.
+  softzone::Result<uint64_t> memory = softzone::parseMemorySize(text, "memory");
+  if (memory) {
+    check(parsed.has_value() && *parsed == *memory, "parseMemorySize agrees with parseSize",
+          std::string(text));
+  } else {
+    check(memory.error().isBadInput(), "memory size errors are bad input", std::string(text));
+    check(memory.error().message().rfind("memory", 0) == 0, "memory errors start with `what`",
+          memory.error().message());
+  }
   // The first eight bytes as a number reach byte counts no text in the corpus spells out.
   if (size >= sizeof(uint64_t)) {
     uint64_t bytes = 0;

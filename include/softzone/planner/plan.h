@@ -191,7 +191,8 @@ Result<Plan> planZones(const Machine& machine, const Spec& spec,
                        const PlannerOptions& options = {});
 
 // Sizes as plans and their messages print them: "4.5G" where formatSize would say "4608M"
-// (up to two exact decimals of the largest unit), otherwise formatSize.
+// (up to two exact decimals of the largest unit), otherwise formatSize ("1100M", "1G") when it is
+// whole megabytes, and rounded to hundredths ("23.54G") where formatSize would say "24683748K".
 std::string readableSize(uint64_t bytes);
 
 // "numa=fake=8": exactly the kernel parameter, one token.

@@ -536,6 +536,11 @@ TEST(PlanFormatTest, ReadableSizes) {
   EXPECT_EQ(readableSize(1000 * kMiB), "1000M");
   EXPECT_EQ(readableSize(0), "0");
   EXPECT_EQ(readableSize(3 * kTiB / 2), "1.5T");
+  // Not exact in hundredths: rounded to them in the same unit style, never a long K count
+  // ("24683748K" next to "22.13G" in one message, "94784K" under ">= 60.16M" in verify's table).
+  EXPECT_EQ(readableSize(24683748 * kKiB), "23.54G");
+  EXPECT_EQ(readableSize(94784 * kKiB), "92.56M");
+  EXPECT_EQ(readableSize(kGiB - kKiB), "1.00G");  // 1023.999M rounds into the next unit
 }
 
 TEST(MachineFromTopologyTest, GroupsPhysicalNodesAndReadsTheKernelLimit) {

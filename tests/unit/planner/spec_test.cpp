@@ -289,6 +289,30 @@ TEST(SpecTest, SizeMessageKeepsTheReason) {
             "\"Q\"; use K, M, G, T or P)");
 }
 
+// `memory = 96` was 96 bytes, `512MB` silently binary: both refused, naming file:line and key.
+TEST(SpecTest, ABareNumberOrADecimalUnitIsRefused) {
+  auto bare = parseSpec("[partition.web]\nmemory = 96\n", "web.ini");
+  ASSERT_FALSE(bare);
+  EXPECT_TRUE(bare.error().isBadInput());
+  EXPECT_EQ(bare.error().message(),
+            "web.ini:2: [partition.web] memory = \"96\": expected a size like 512M or 1.5G (a bare "
+            "number would be bytes; write 96M, 96G or 96B)");
+  for (const char* line : {"reserve = 1024", "node_size = 64", "kernel_image = 100"}) {
+    SCOPED_TRACE(line);
+    auto spec =
+        parseSpec("[machine]\n" + std::string(line) + "\n[partition.web]\nmemory = 1G\n", "m.ini");
+    ASSERT_FALSE(spec);
+    EXPECT_THAT(spec.error().message(), HasSubstr("a bare number would be bytes"));
+  }
+  auto decimal = parseSpec("[partition.web]\nmemory = 512MB\n", "web.ini");
+  ASSERT_FALSE(decimal);
+  EXPECT_THAT(decimal.error().message(), StartsWith("web.ini:2: [partition.web] memory"));
+  EXPECT_THAT(decimal.error().message(), HasSubstr("write 512M or 512MiB"));
+  auto lower = parseSpec("[partition.web]\nmemory = 128m\nmin = 0\n", "web.ini");
+  ASSERT_TRUE(lower) << lower.error().message();
+  EXPECT_EQ(lower->partitions[0].memory_bytes, 128 * kMiB);
+}
+
 TEST(SpecTest, ReservedNamesAndRules) {
   EXPECT_FALSE(checkPartitionName("web"));
   EXPECT_FALSE(checkPartitionName("a.b-c_d"));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -115,6 +116,63 @@ TEST_F(PlanTest, InfeasibleSpecExplainsAndExitsOne) {
   EXPECT_THAT(run.err, StartsWith("zonectl plan: "));
   EXPECT_THAT(run.err, HasSubstr("4G"));
   EXPECT_EQ(lineCount(run.err), 1u);
+}
+
+// A copy of the no-fake fixture tree whose kernel config is `config` ("" removes the file).
+std::string noFakeRootWithConfig(FakeTree& scratch, const std::string& config) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(scratch.hostPath("/")) / "root";
+  fs::copy(kNoFakeRoot, root, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  const fs::path path = root / "boot/config-6.12.117+deb12-amd64";
+  fs::remove(path);
+  if (!config.empty()) std::ofstream(path) << config;
+  return root.string();
+}
+
+TEST_F(PlanTest, AKernelWithoutNumaEmuIsWarnedAbout) {
+  const std::string root = noFakeRootWithConfig(
+      scratch_, "CONFIG_NUMA=y\nCONFIG_NODES_SHIFT=6\n# CONFIG_NUMA_EMU is not set\n");
+  Outcome run = zonectl({"--root", root, "plan", kDemoSpec, "--format", "cmdline"});
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_THAT(run.out, MatchesRegex("numa=fake=[0-9]+U?\n"));
+  EXPECT_EQ(run.err,
+            "zonectl plan: warning: this kernel (6.12.117+deb12-amd64) is built without "
+            "CONFIG_NUMA_EMU (/boot/config-6.12.117+deb12-amd64): it would ignore numa=fake=; "
+            "boot a kernel built with CONFIG_NUMA_EMU=y\n");
+}
+
+TEST_F(PlanTest, AnUnreadableKernelConfigIsSaid) {
+  const std::string root = noFakeRootWithConfig(scratch_, "");
+  Outcome run = zonectl({"--root", root, "plan", kDemoSpec, "--format", "cmdline"});
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.err,
+            "zonectl plan: warning: could not check that this kernel supports numa=fake= (no "
+            "readable /boot/config-6.12.117+deb12-amd64); it needs CONFIG_NUMA_EMU=y\n");
+}
+
+TEST_F(PlanTest, NoKernelWarningWithNumaEmuOrForAnotherMachine) {
+  Outcome supported = zonectl({"--root", kNoFakeRoot, "plan", kDemoSpec, "--format", "cmdline"});
+  EXPECT_EQ(supported.exit_status, 0);
+  EXPECT_EQ(supported.err, "");
+  // --machine plans for a machine whose kernel this one cannot see: nothing to check.
+  const std::string root = noFakeRootWithConfig(scratch_, "# CONFIG_NUMA_EMU is not set\n");
+  Outcome other =
+      zonectl({"--root", root, "plan", kDemoSpec, "--machine", kNoFakeXml, "--format", "cmdline"});
+  EXPECT_EQ(other.exit_status, 0);
+  EXPECT_EQ(other.err, "");
+}
+
+TEST_F(PlanTest, ARefusalOnTheRunningMachinePointsAtMachine) {
+  std::string spec = writeFile("big.ini", "[partition.huge]\nmemory = 4G\n");
+  Outcome run = zonectl({"--root", kNoFakeRoot, "plan", spec});
+  EXPECT_EQ(run.exit_status, 1);
+  EXPECT_THAT(run.err, StartsWith("zonectl plan: "));
+  EXPECT_THAT(run.err, HasSubstr(" (planning for another machine? --machine FILE; "
+                                 "examples/machines/ has some)\n"));
+  EXPECT_EQ(lineCount(run.err), 1u);
+  Outcome given = zonectl({"plan", spec, "--machine", kNoFakeXml});
+  EXPECT_EQ(given.exit_status, 1);
+  EXPECT_THAT(given.err, ::testing::Not(HasSubstr("planning for another machine")));
 }
 
 struct BadPlanInput {

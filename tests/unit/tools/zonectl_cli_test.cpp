@@ -64,6 +64,52 @@ TEST(ZonectlCli, UnknownVerbIsOneLineAndExit2) {
   EXPECT_EQ(run.out, "");
 }
 
+TEST(ZonectlCli, AMistypedVerbGetsASuggestion) {
+  Outcome run = zonectl({"plna"});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_EQ(run.err,
+            "zonectl: unknown command 'plna'; did you mean 'plan'? (zonectl --help lists them)\n");
+  Outcome dropped = zonectl({"topolgy"});
+  EXPECT_THAT(dropped.err, HasSubstr("did you mean 'topology'?"));
+  Outcome far = zonectl({"ls"});  // two edits from `list`, but half the word: no guess
+  EXPECT_EQ(far.err, "zonectl: unknown command 'ls'; see zonectl --help\n");
+}
+
+// A verb's positional argument is reported, and shown, as the argument it is, not as an option.
+TEST(ZonectlCli, AMissingPositionalIsNamedWithTheUsage) {
+  Outcome plan = zonectl({"plan"});
+  EXPECT_EQ(plan.exit_status, 2);
+  EXPECT_EQ(plan.err,
+            "zonectl plan: missing SPEC (the spec file); usage: zonectl plan SPEC [options]\n");
+  Outcome exec = zonectl({"exec"});
+  EXPECT_EQ(exec.exit_status, 2);
+  EXPECT_THAT(exec.err, StartsWith("zonectl exec: missing NAME (partition name); usage: "));
+  Outcome attach = zonectl({"attach", "web"});
+  EXPECT_EQ(attach.exit_status, 2);
+  EXPECT_THAT(attach.err, StartsWith("zonectl attach: missing PID (processes); usage: "));
+}
+
+TEST(ZonectlCli, PositionalsAreNotOptions) {
+  const std::vector<std::pair<std::string, std::string>> verbs = {
+      {"plan", "spec"},   {"verify", "spec"},  {"apply", "spec"},   {"create", "name"},
+      {"resize", "name"}, {"destroy", "name"}, {"attach", "name"},  {"attach", "pid"},
+      {"exec", "name"},   {"exec", "command"}, {"migrate", "name"}, {"status", "name"},
+      {"report", "zone"}, {"run", "zone"},     {"run", "command"},  {"residency", "path"},
+      {"bind", "path"}};
+  for (const auto& [verb, name] : verbs) {
+    SCOPED_TRACE(verb + " --" + name);
+    Outcome help = zonectl({verb, "--help"});
+    EXPECT_EQ(help.exit_status, 0);
+    EXPECT_THAT(help.out, HasSubstr("\narguments:\n"));
+    EXPECT_THAT(help.out, ::testing::Not(HasSubstr("--" + name + " ")));
+    Outcome given = zonectl({verb, "--" + name, "x"});
+    EXPECT_EQ(given.exit_status, 2);
+    EXPECT_EQ(given.err, "zonectl " + verb + ": unrecognised option '--" + name + "'\n");
+  }
+  Outcome plan = zonectl({"plan", "--help"});
+  EXPECT_THAT(plan.out, HasSubstr("\narguments:\n  SPEC  the spec file\n"));
+}
+
 TEST(ZonectlCli, BadCgroupValueIsExit2) {
   Outcome run = zonectl({"--cgroup", "v3", "topology"});
   EXPECT_EQ(run.exit_status, 2);

@@ -32,8 +32,6 @@ const GoodSize kGoodSizes[] = {
     {"512m", 512 * kMiB},
     {"512MiB", 512 * kMiB},
     {"512mib", 512 * kMiB},
-    {"512MB", 512 * kMiB},  // binary, like the rest: there are no decimal units
-    {"512mb", 512 * kMiB},
     {"1.5G", kGiB + kGiB / 2},
     {"1.25M", kMiB + kMiB / 4},
     {"0.5K", 512},
@@ -50,6 +48,36 @@ const GoodSize kGoodSizes[] = {
     {"18446744073709551615", kMax},
     {"18446744073709551615B", kMax},
 };
+
+// "MB" reads as decimal to some, and softzone's units are binary: refused with the binary forms.
+TEST(ParseSize, DecimalLookingUnitsAreRefusedWithTheBinaryForms) {
+  for (const char* text : {"512MB", "512mb", "1GB", "4kB", "2TB", "1PB"}) {
+    SCOPED_TRACE(text);
+    Result<uint64_t> bytes = parseSize(text, "memory");
+    ASSERT_FALSE(bytes);
+    EXPECT_TRUE(bytes.error().isBadInput());
+    EXPECT_THAT(bytes.error().message(), ::testing::HasSubstr("sizes are binary"));
+  }
+  EXPECT_EQ(parseSize("512MB", "memory").error().message(),
+            "memory \"512MB\": sizes are binary, 1M = 1048576 bytes, and \"MB\" reads as decimal; "
+            "write 512M or 512MiB");
+  EXPECT_EQ(*parseSize("128m"), 128 * kMiB);  // lowercase is the same binary unit
+}
+
+// An amount of memory without a unit is almost surely not meant as bytes.
+TEST(ParseMemorySize, ABareNumberNeedsAUnit) {
+  Result<uint64_t> bare = parseMemorySize(" 96 ", "memory");
+  ASSERT_FALSE(bare);
+  EXPECT_TRUE(bare.error().isBadInput());
+  EXPECT_EQ(bare.error().message(),
+            "memory \"96\": a bare number would be bytes; write 96M, 96G or 96B");
+  EXPECT_EQ(*parseMemorySize("0"), 0u);  // nothing is nothing in any unit
+  EXPECT_EQ(*parseMemorySize("96B"), 96u);
+  EXPECT_EQ(*parseMemorySize("96M"), 96 * kMiB);
+  EXPECT_EQ(*parseMemorySize("1.5g"), kGiB + kGiB / 2);
+  EXPECT_FALSE(parseMemorySize("96MB"));
+  EXPECT_FALSE(parseMemorySize("-1M"));
+}
 
 TEST(ParseSize, GoodSizes) {
   for (const GoodSize& c : kGoodSizes) {
