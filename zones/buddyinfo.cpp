@@ -58,8 +58,8 @@ Result<std::map<int, uint64_t>> parseBuddyinfo(std::string_view text, uint64_t p
   std::map<int, uint64_t> pages_by_node;
   Status parsed = forEachLine(text, [&](std::string_view line, size_t line_no) -> Status {
     std::vector<std::string_view> tokens = blankSeparated(line);
-    if (tokens.size() < 4 || tokens[0] != "Node" || tokens[2] != "zone" ||
-        tokens[1].size() < 2 || tokens[1].back() != ',') {
+    if (tokens.size() < 4 || tokens[0] != "Node" || tokens[2] != "zone" || tokens[1].size() < 2 ||
+        tokens[1].back() != ',') {
       return badLine(line_no, "not \"Node N, zone NAME COUNTS...\"");
     }
     auto node = parseNumber<int>(tokens[1].substr(0, tokens[1].size() - 1));
@@ -67,7 +67,8 @@ Result<std::map<int, uint64_t>> parseBuddyinfo(std::string_view text, uint64_t p
     std::vector<std::string_view> counts(tokens.begin() + 4, tokens.end());
     SZ_TRY(pages, freePages(counts, line_no));
     uint64_t& sum = pages_by_node[*node];
-    if (pages > UINT64_MAX - sum) return badLine(line_no, "node " + std::to_string(*node) + "'s free counts overflow");
+    if (pages > UINT64_MAX - sum)
+      return badLine(line_no, "node " + std::to_string(*node) + "'s free counts overflow");
     sum += pages;
     return {};
   });

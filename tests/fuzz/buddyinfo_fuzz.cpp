@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [node, bytes] : *free) {
     check(node >= 0, "nodes are not negative");
     check(bytes % kPage == 0, "free bytes are whole pages");
-    again += "Node " + std::to_string(node) + ", zone Normal " + std::to_string(bytes / kPage) + "\n";
+    again +=
+        "Node " + std::to_string(node) + ", zone Normal " + std::to_string(bytes / kPage) + "\n";
   }
   auto reparsed = softzone::zones::parseBuddyinfo(again, kPage);
   check(reparsed.has_value() && *reparsed == *free, "order-0 counts parse to the same bytes");
