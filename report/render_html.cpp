@@ -20,7 +20,7 @@ constexpr std::string_view kFreeColor = "#cbd5e1";
 constexpr std::string_view kPartitionColors[] = {"#2563eb", "#ea580c", "#9333ea", "#16a34a",
                                                  "#db2777", "#ca8a04", "#0891b2", "#dc2626"};
 constexpr int kCell = 40;     // node map cell, px
-constexpr int kChartW = 640;  // time series chart, px
+constexpr int kChartW = 560;  // time series chart, px: two side by side at 1366 px
 constexpr int kChartH = 140;
 
 std::string escape(std::string_view text) {
@@ -152,13 +152,15 @@ void zoneBars(const Report& report, const std::vector<std::string>& colors, std:
   uint64_t largest = 1;
   for (const ZoneReport& zone : report.zones)
     largest = std::max(largest, at(zone.values, Metric::kMemTotal));
-  constexpr int kLabelW = 120;
+  constexpr int kLabelW = 160;
   constexpr int kBarW = 480;
   constexpr int kRowH = 26;
   int height = static_cast<int>(report.zones.size()) * kRowH + 24;
   out << "<svg id=\"zone-bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\""
       << kLabelW + kBarW + 240 << "\" height=\"" << height
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<clipPath id=\"zone-label-clip\"><rect x=\"0\" y=\"0\" width=\"" << kLabelW - 8
+      << "\" height=\"" << height << "\"/></clipPath>\n";
   int y = 4;
   for (size_t z : nodeOrder(report)) {
     const ZoneReport& zone = report.zones[z];
@@ -168,11 +170,11 @@ void zoneBars(const Report& report, const std::vector<std::string>& colors, std:
     uint64_t used = at(zone.values, Metric::kMemUsed);
     uint64_t other = used > anon + file ? used - anon - file : 0;
     double scale = static_cast<double>(kBarW) / static_cast<double>(largest);
-    // Long names are cut so they cannot run into the bar; the table has them whole.
+    // Long names are cut, and clipped, so they cannot run into the bar; the tables have them whole.
     std::string label =
-        zone.zone.name.size() > 16 ? zone.zone.name.substr(0, 15) + "~" : zone.zone.name;
-    out << "<text x=\"0\" y=\"" << y + 15 << "\"><title>" << escape(zone.zone.name) << "</title>"
-        << escape(label) << "</text>\n";
+        zone.zone.name.size() > 22 ? zone.zone.name.substr(0, 21) + "~" : zone.zone.name;
+    out << "<text clip-path=\"url(#zone-label-clip)\" x=\"0\" y=\"" << y + 15 << "\"><title>"
+        << escape(zone.zone.name) << "</title>" << escape(label) << "</text>\n";
     double x = kLabelW;
     struct Part {
       uint64_t bytes;
@@ -215,15 +217,16 @@ void chart(const std::vector<Report>& series, const std::vector<std::string>& co
     for (const ZoneReport& zone : point.zones) top = std::max(top, value(zone));
   }
   if (top <= 0) top = 1;
-  constexpr int kPad = 40;
+  constexpr int kPad = 56;
   out << "<div><h3>" << title << " (" << unit
       << ")</h3>\n<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\""
       << kChartW + kPad << "\" height=\"" << kChartH + 20
       << "\" font-family=\"sans-serif\" font-size=\"10\">\n"
       << "<rect x=\"" << kPad << "\" y=\"0\" width=\"" << kChartW << "\" height=\"" << kChartH
       << "\" fill=\"#f8fafc\" stroke=\"#cbd5e1\"/>\n"
-      << "<text x=\"0\" y=\"10\">" << fixed(top, 1) << "</text><text x=\"0\" y=\"" << kChartH
-      << "\">0</text>\n"
+      << "<text x=\"" << kPad - 4 << "\" y=\"10\" text-anchor=\"end\">" << fixed(top, 1)
+      << "</text><text x=\"" << kPad - 4 << "\" y=\"" << kChartH
+      << "\" text-anchor=\"end\">0</text>\n"
       << "<text x=\"" << kPad << "\" y=\"" << kChartH + 14 << "\">0 s</text><text x=\""
       << kPad + kChartW - 40 << "\" y=\"" << kChartH + 14 << "\">" << fixed(span / 1000.0)
       << " s</text>\n";
@@ -262,8 +265,9 @@ double reclaimed(const ZoneReport& zone) {
 constexpr std::string_view kStyle =
     "body{font-family:sans-serif;margin:24px;color:#0f172a;background:#ffffff;max-width:1800px}\n"
     "h1{margin:0 0 6px}h2{margin:28px 0 8px}\n"
-    "table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;text-align:right;"
-    "border-bottom:1px solid #e2e8f0;white-space:nowrap}th:first-child,td:first-child{text-align:"
+    "table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;text-align:right;"
+    "border-bottom:1px solid #e2e8f0;white-space:nowrap}th{white-space:normal;"
+    "vertical-align:bottom}th:first-child,td:first-child{text-align:"
     "left}\n"
     ".facts{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0;"
     "font-size:14px}.facts dt{color:#475569}.facts dd{margin:0}\n"
@@ -278,6 +282,7 @@ constexpr std::string_view kStyle =
     "font-size:11px;padding:1px 6px;border-radius:8px;margin-left:6px}\n"
     "tr.oom-row td{background:#fee2e2}\n"
     ".oom-alert{border-left:6px solid #dc2626;background:#fef2f2;padding:8px 12px;margin:14px 0}\n"
+    "#node-table td:nth-child(2),#node-table th:nth-child(2){text-align:left}\n"
     ".missing{color:#b45309}\n";
 
 // When, on what, and which window the counters cover.
@@ -299,7 +304,7 @@ void header(const Report& report, std::ostream& out) {
     out << "since snapshot <code>" << escape(report.since_snapshot) << "</code> taken at "
         << whenText(*report.since_ms);
   } else if (report.since_ms) {
-    out << "since " << whenText(*report.since_ms);
+    out << "since the first sample at " << whenText(*report.since_ms);
   } else {
     out << "since boot (reclaim: since its trace trigger was installed)";
   }

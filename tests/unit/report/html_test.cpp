@@ -127,8 +127,8 @@ TEST(HtmlOom, KilledZoneIsMarkedAndVictimsListed) {
 TEST(HtmlNodes, OneRowPerNodeWithZoneMemoryAndCounters) {
   std::vector<ZoneInput> hostile = zones();
   hostile[1].name = "<A>";
-  std::string table = element(renderHtml(buildReport(hostile, sample()), {}), "node-table",
-                              "</table>");
+  std::string table =
+      element(renderHtml(buildReport(hostile, sample()), {}), "node-table", "</table>");
   EXPECT_THAT(table, HasSubstr("<tr><td>3</td><td>&lt;A&gt;</td><td>128.0</td><td>70.0</td>"
                                "<td>58.0</td>"));
   EXPECT_THAT(table, HasSubstr("<td>4003</td>"));  // node 3's numa misses
