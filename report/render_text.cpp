@@ -160,6 +160,15 @@ json reportToJson(const Report& report) {
   }
   json out = {{"time_ms", report.time_ms},
               {"since_ms", report.since_ms ? json(*report.since_ms) : json(nullptr)}};
+  if (!report.since_snapshot.empty()) out["since_snapshot"] = report.since_snapshot;
+  auto textOrNull = [](const std::string& text) {
+    return text.empty() ? json(nullptr) : json(text);
+  };
+  out["host"] = {
+      {"hostname", textOrNull(report.host.hostname)},
+      {"kernel_release", textOrNull(report.host.kernel_release)},
+      {"cpus_online", report.host.cpus_online > 0 ? json(report.host.cpus_online) : json(nullptr)},
+      {"cgroup_version", textOrNull(report.host.cgroup_version)}};
   if (report.command) {
     out["command"] = *report.command;
     out["exit_status"] = report.exit_status ? json(*report.exit_status) : json(nullptr);

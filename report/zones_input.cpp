@@ -6,6 +6,29 @@
 #include "softzone/zones/kernel_files.h"
 
 namespace softzone::report {
+namespace {
+
+// One line of a /proc/sys file, its trailing newline dropped; "" when unreadable. Capped: the
+// header shows it, and a kernel file this long would be no hostname or release.
+std::string firstLineAt(const FsRoot& fs, std::string_view path) {
+  auto text = fs.readFile(path);
+  if (!text) return "";
+  std::string line = text->substr(0, text->find('\n'));
+  return line.size() > 256 ? line.substr(0, 256) : line;
+}
+
+}  // namespace
+
+HostInfo readHostInfoAt(const FsRoot& fs, const std::optional<cpuset::CgroupChoice>& cgroup) {
+  HostInfo host;
+  host.hostname = firstLineAt(fs, kernel::kHostname);
+  host.kernel_release = firstLineAt(fs, kernel::kOsRelease);
+  if (auto online = NodeSet::parseKernelList(firstLineAt(fs, kernel::kCpuOnline), "cpu list")) {
+    host.cpus_online = online->size();
+  }
+  if (cgroup) host.cgroup_version = cpuset::formatCgroupVersion(cgroup->version);
+  return host;
+}
 
 ReportZones readReportZonesAt(const FsRoot& fs, cpuset::CgroupMode mode) {
   ReportZones result;

@@ -128,6 +128,8 @@ Status cmdReport(Context& ctx, const std::vector<std::string>& args) {
 
   report::Report result =
       report::buildReport(selected, *sample, baseline ? &*baseline : nullptr, names.empty());
+  result.host = report::readHostInfoAt(ctx.fs, zones.cgroup);
+  if (baseline) result.since_snapshot = values["since"].as<std::string>();
   report::TableOptions table{values["all"].as<bool>()};
   ZonedView zoned = readZonedView(ctx.fs);
   return writeReportOutput(ctx, output, renderWithZoned(result, zoned, format, table));

@@ -238,6 +238,7 @@ Status cmdRun(Context& ctx, const std::vector<std::string>& args) {
   for (const report::Report& point : series) report::foldPeaks(result, point);
   result.command = joinCommand(request.command);
   result.exit_status = exit_status;
+  result.host = report::readHostInfoAt(ctx.fs, zones.cgroup);
   series.push_back(result);
 
   SZ_CHECK(

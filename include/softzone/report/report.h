@@ -85,9 +85,21 @@ struct ZoneReport {
   std::vector<int> missing_nodes;  // the zone's nodes the sample has no counters for
 };
 
+// The machine a report was taken on, for the HTML page's header and JSON "host"; a field whose
+// file cannot be read is empty (0 for cpus).
+struct HostInfo {
+  std::string hostname;        // /proc/sys/kernel/hostname
+  std::string kernel_release;  // /proc/sys/kernel/osrelease
+  int cpus_online = 0;         // /sys/devices/system/cpu/online
+  std::string cgroup_version;  // "v1" or "v2": the cpuset interface used; "" for none
+};
+HostInfo readHostInfoAt(const FsRoot& fs, const std::optional<cpuset::CgroupChoice>& cgroup);
+
 struct Report {
   int64_t time_ms = 0;
   std::optional<int64_t> since_ms;  // the baseline's time, when deltas are since a snapshot
+  std::string since_snapshot;       // the snapshot file `report --since` was given ("" for none)
+  HostInfo host;                    // set by the verbs (buildReport leaves it empty)
   std::vector<ZoneReport> zones;    // as given, plus "unassigned" for nodes in no zone
   MetricValues machine{};           // every node once
   std::vector<NodeStats> nodes;     // per node, counters since the baseline (the node map)

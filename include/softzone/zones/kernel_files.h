@@ -38,6 +38,7 @@ inline constexpr std::string_view kProcMeminfo = "/proc/meminfo";
 inline constexpr std::string_view kProcMounts = "/proc/mounts";
 inline constexpr std::string_view kProcSelfMountinfo = "/proc/self/mountinfo";
 inline constexpr std::string_view kOsRelease = "/proc/sys/kernel/osrelease";
+inline constexpr std::string_view kHostname = "/proc/sys/kernel/hostname";
 inline constexpr std::string_view kProcVersion = "/proc/version";
 // A random id the kernel picks at each boot: zoned's state is on that boot's clock.
 inline constexpr std::string_view kBootIdFile = "/proc/sys/kernel/random/boot_id";

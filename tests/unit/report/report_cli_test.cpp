@@ -187,7 +187,28 @@ TEST(ReportCli, HtmlToAFile) {
   EXPECT_EQ(run.out, "");
   std::string text = slurp(html);
   EXPECT_THAT(text, HasSubstr("<svg id=\"node-map\""));
-  EXPECT_THAT(text, HasSubstr("OOM kill in A: memhog (pid 125"));
+  EXPECT_THAT(text, HasSubstr("<td>A</td><td>125</td><td>memhog</td>"));
+  // The header's facts come from the tree: its osrelease, online CPUs and cgroup v2.
+  EXPECT_THAT(text, HasSubstr("<dt>kernel</dt><dd>6.1.0-28-amd64</dd>"));
+  EXPECT_THAT(text, HasSubstr("8 nodes, 4 CPUs"));
+  EXPECT_THAT(text, HasSubstr("<dt>cgroup</dt><dd>v2</dd>"));
+  EXPECT_THAT(text, HasSubstr("since boot"));
+}
+
+TEST(ReportCli, JsonSaysWhichHostAndSnapshot) {
+  FakeTree tree;
+  putZones(tree);
+  tree.put("/proc/sys/kernel/hostname", "numa-box\n");
+  std::string snap = tree.hostPath("/snap.json");
+  ASSERT_EQ(zonectl({"--root", tree.path(), "snapshot", "-o", snap}).exit_status, 0);
+  Outcome run = zonectl({"--root", tree.path(), "report", "--json", "--since", snap});
+  ASSERT_EQ(run.exit_status, 0) << run.err;
+  json report = json::parse(run.out);
+  EXPECT_EQ(report["host"]["hostname"], "numa-box");
+  EXPECT_EQ(report["host"]["kernel_release"], "6.1.0-28-amd64");
+  EXPECT_EQ(report["host"]["cgroup_version"], "v2");
+  EXPECT_EQ(report["host"]["cpus_online"], 4);
+  EXPECT_EQ(report["since_snapshot"], snap);
 }
 
 // -o never writes through a symlink (an unprivileged user may plant one where root writes):
